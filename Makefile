@@ -1,0 +1,46 @@
+# 考核助手: `make demo` runs the demo, `make test` runs every check. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck pytest bench fonts clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# A CJK font so charts render Chinese (Debian's fonts-wqy-microhei); skipped where one exists.
+fonts:
+	@if fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing a CJK font (fonts-wqy-microhei)"; \
+		(apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1)) \
+		|| echo "warning: could not install a CJK font; charts fall back to text"; \
+	else echo "warning: no CJK font and no way to install one; charts fall back to text"; fi
+
+demo: install fonts
+	$(BIN)/python -m bot.demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy bot handlers scoring tests bench
+
+pytest: install fonts
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

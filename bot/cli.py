@@ -1,0 +1,346 @@
+"""The admin CLI `kaohe` (Typer). Its verbs and flags are a contract other tools rely on."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import inspect
+
+from bot.settings import Settings
+from scoring.db import make_engine, upgrade
+from scoring.errors import InputError, KaoheError, RulesError
+from scoring.export import write_export
+from scoring.periods import Period
+from scoring.points import fmt
+from scoring.rules import load_rules, parse_rules
+from scoring.service import Service
+from scoring.standings import Standing
+
+app = typer.Typer(
+    help="考核助手:内部量化考核的管理命令", no_args_is_help=True, add_completion=False
+)
+rules_app = typer.Typer(help="规则文件", no_args_is_help=True)
+roster_app = typer.Typer(help="花名册", no_args_is_help=True)
+bonus_app = typer.Typer(help="加分(管理员直接录入,视为已批准)", no_args_is_help=True)
+review_app = typer.Typer(help="述职测评", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(roster_app, name="roster")
+app.add_typer(bonus_app, name="bonus")
+app.add_typer(review_app, name="review")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+P = ParamSpec("P")
+R = TypeVar("R")
+DEFAULT_ACTOR = "管理员"
+
+
+def friendly(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn every error a user can cause into one clear line and exit code 1."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except KaoheError as exc:
+            err.print(f"[red]错误:[/red]{exc.message}", markup=True, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except ValueError as exc:  # settings validation
+            err.print(f"[red]配置错误:[/red]{exc}", soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@contextmanager
+def _service(*, require_schema: bool = True) -> Iterator[tuple[Service, Settings]]:
+    settings = Settings()
+    rules = load_rules(settings.rules_file)
+    engine = make_engine(settings.database_url)
+    try:
+        if require_schema and not inspect(engine).has_table("entry"):
+            raise InputError("数据库尚未初始化,请先运行 kaohe init")
+        yield Service(engine, rules), settings
+    finally:
+        engine.dispose()
+
+
+def _date(text: str | None, settings: Settings) -> date:
+    if not text:
+        return settings.now().date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"日期“{text}”不对,请写成 YYYY-MM-DD,例如 2026-03-15") from None
+
+
+@app.command()
+@friendly
+def init() -> None:
+    """Create or upgrade the database (safe to run again)."""
+    with _service(require_schema=False) as (svc, settings):
+        upgrade(svc.engine)
+        out.print(f"数据库已就绪:{settings.database_url}")
+
+
+# ---------------------------------------------------------------- rules
+@rules_app.command("check")
+@friendly
+def rules_check(file: Path) -> None:
+    """Check a rules file and report every problem with its place."""
+    try:
+        text = file.read_text("utf-8")
+    except OSError as exc:
+        raise RulesError(str(file), [f"cannot read: {exc.strerror}"]) from None
+    rules = parse_rules(text, str(file))
+    out.print(f"{file}: 规则文件无误({len(rules.categories)} 个类别,{len(rules.items)} 个扣分项)")
+
+
+@rules_app.command("show")
+@friendly
+def rules_show() -> None:
+    """Print the catalogue: categories, deduction items with aliases, bonus levels, grades."""
+    rules = load_rules(Settings().rules_file)
+    cats = Table(title=f"{rules.unit.name} 考核类别")
+    for h in ("代码", "类别", "基本分"):
+        cats.add_column(h)
+    for c in rules.categories:
+        cats.add_row(c.code, c.name, fmt(c.base))
+    out.print(cats)
+    items = Table(title="扣分项目")
+    for h in ("代码", "类别", "项目", "分值", "单位", "督查员可写"):
+        items.add_column(h, overflow="fold")
+    for i in rules.items:
+        pts = fmt(i.points)
+        if i.bearer == "duty" and i.leader_points is not None and i.member_points is not None:
+            pts = f"带班{fmt(i.leader_points)}/组员{fmt(i.member_points)}"
+        items.add_row(
+            i.code, rules.category(i.category).name, i.name, pts, i.unit, "、".join(i.aliases)
+        )
+    out.print(items)
+    bonus = Table(title=f"加分项目(全年不超过 {fmt(rules.bonus.cap)} 分,同一事项按最高级别计一次)")
+    for h in ("代码", "类别", "级别与分值"):
+        bonus.add_column(h)
+    for k in rules.bonus.kinds:
+        bonus.add_row(k.code, k.name, "、".join(f"{lv} {fmt(p)}" for lv, p in k.levels.items()))
+    out.print(bonus)
+    d = rules.duty
+    out.print("[bold]督查员的写法[/bold]")
+    out.print("  张三 迟到 · 张三、李四 早退 · 王五 旷工2天 · 赵六 迟到 两次")
+    out.print("  重名时写科室:张三(办公室) 迟到")
+    out.print("  科室共同承担(业务工作):执法监察科 未制定季度执法计划")
+    out.print(f"  值班失误:{d.leader_prefix}:张三 {d.member_prefix}:李四、王五 信息不灵")
+
+
+# ---------------------------------------------------------------- roster
+@roster_app.command("import")
+@friendly
+def roster_import(file: Path) -> None:
+    """Import the roster (.csv/.xlsx; 姓名,科室,职务,人员类别,角色,分管科室[,职级])."""
+    with _service() as (svc, settings):
+        result = svc.import_roster(file, now=settings.now(), actor=DEFAULT_ACTOR)
+    out.print(
+        f"花名册已导入:新增 {result.added} 人,更新 {result.updated} 人,"
+        f"新增科室 {result.departments_added} 个"
+    )
+
+
+# ---------------------------------------------------------------- ledger
+@app.command()
+@friendly
+def record(
+    text: str,
+    on: Annotated[str | None, typer.Option("--date", help="事实发生日期 YYYY-MM-DD")] = None,
+    by: Annotated[str, typer.Option("--by", help="记录人")] = DEFAULT_ACTOR,
+) -> None:
+    """Record a finding exactly as an inspector would message it."""
+    with _service() as (svc, settings):
+        fact = _date(on, settings)
+        finding, recorded = svc.record_finding(
+            text, fact_date=fact, by=by, now=settings.now(), source="cli"
+        )
+    rules = svc.rules
+    out.print(f"已记录:{finding.item.name}({rules.category(finding.item.category).name}),{fact}")
+    for entry_id, charge in zip(recorded.entry_ids, finding.charges, strict=True):
+        out.print(f"  #{entry_id} {charge.person.label} 扣 {fmt(charge.points)} 分({charge.role})")
+
+
+@app.command()
+@friendly
+def revoke(
+    entry_id: int,
+    reason: Annotated[str, typer.Option("--reason", help="撤销原因")],
+    by: Annotated[str, typer.Option("--by")] = DEFAULT_ACTOR,
+) -> None:
+    """Revoke an entry with a reason (the entry stays in the ledger, marked revoked)."""
+    with _service() as (svc, settings):
+        rev = svc.revoke(entry_id, reason=reason, by=by, now=settings.now())
+    out.print(f"记录 #{entry_id} 已撤销(撤销记录 #{rev}):{reason}")
+
+
+def _bonus(kind: str, target: str, level: str, title: str, on: str | None) -> None:
+    with _service() as (svc, settings):
+        fact = _date(on, settings)
+        rec = svc.add_bonus(
+            target=target, kind=kind, level=level, title=title, fact_date=fact,
+            by=DEFAULT_ACTOR, now=settings.now(), source="cli",
+        )  # fmt: skip
+        pts = svc.rules.bonus_kind(kind).levels[level]
+    out.print(f"已加分:{title}({level},{fmt(pts)} 分)→ {target},共 {len(rec.entry_ids)} 人")
+    out.print("  记录编号:" + "、".join(f"#{i}" for i in rec.entry_ids))
+
+
+LevelOpt = Annotated[str, typer.Option("--level", help="国家级|省级|市级|区级")]
+TitleOpt = Annotated[str, typer.Option("--title", help="表彰名称或稿件标题")]
+DateOpt = Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD")]
+
+
+@bonus_app.command("award")
+@friendly
+def bonus_award(target: str, level: LevelOpt, title: TitleOpt, on: DateOpt = None) -> None:
+    """An honour (表彰) for a person, or for a department (every member gets it)."""
+    _bonus("award", target, level, title, on)
+
+
+@bonus_app.command("article")
+@friendly
+def bonus_article(target: str, level: LevelOpt, title: TitleOpt, on: DateOpt = None) -> None:
+    """A publicity piece (信息稿件) adopted by an organ."""
+    _bonus("article", target, level, title, on)
+
+
+@app.command()
+@friendly
+def veto(
+    name: str,
+    reason: Annotated[str, typer.Option("--reason")],
+    on: DateOpt = None,
+) -> None:
+    """Record a one-vote veto (一票否决) for the year of the date."""
+    with _service() as (svc, settings):
+        fact = _date(on, settings)
+        veto_id = svc.add_veto(
+            name, reason=reason, fact_date=fact, by=DEFAULT_ACTOR, now=settings.now()
+        )
+    out.print(f"已记录一票否决 #{veto_id}:{name}({fact.year}年),{reason}")
+
+
+@review_app.command("import")
+@friendly
+def review_import(file: Path, year: Annotated[int, typer.Option("--year")]) -> None:
+    """Import year-end review scores (姓名,述职,分管领导评分,班子评议)."""
+    with _service() as (svc, settings):
+        n = svc.import_reviews(file, year=year, now=settings.now(), actor=DEFAULT_ACTOR)
+    out.print(f"{year}年述职测评已导入:{n} 人")
+
+
+# ---------------------------------------------------------------- reports
+def _number(value: Decimal) -> int | float:
+    """JSON numbers at the output edge (the plan's points are exact in binary halves)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def standing_json(s: Standing) -> dict[str, Any]:
+    """One person's standing in the contract's JSON shape."""
+    return {
+        "name": s.name,
+        "department": s.department,
+        "categories": {
+            code: {
+                "deducted": _number(c.deducted),
+                "score": None if c.score is None else _number(c.score),
+            }
+            for code, c in s.categories.items()
+        },
+        "bonus": _number(s.bonus),
+        "total": _number(s.total),
+        "rank": s.rank,
+        "grade": s.grade,
+        "veto": s.veto,
+        "bonus_payout": float(s.bonus_payout),
+        "tie_flag": s.tie_flag,
+        "review_estimated": s.review_estimated,
+    }
+
+
+@app.command()
+@friendly
+def standings(
+    period: Annotated[str, typer.Option("--period", help="2026、2026H1、2026Q3")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """Standings for a period: categories, bonus, total, rank (and grade for a year)."""
+    p = Period.parse(period)
+    with _service() as (svc, _settings):
+        rows = svc.standings(p)
+        rules = svc.rules
+    if as_json:
+        sys.stdout.write(json.dumps([standing_json(s) for s in rows], ensure_ascii=False, indent=1))
+        sys.stdout.write("\n")
+        return
+    table = Table(title=f"{rules.unit.name} {p.label} 考核{'结果' if p.annual else '测算'}")
+    for h in (
+        "排名",
+        "科室",
+        "姓名",
+        *(c.name[:4] for c in rules.categories),
+        "加分",
+        "总分",
+        "等次",
+        "系数",
+    ):
+        table.add_column(h, justify="right" if h not in ("科室", "姓名", "等次") else "left")
+    for s in rows:
+        cells = [
+            "—"
+            if s.categories[c.code].score is None
+            else fmt(s.categories[c.code].score or Decimal(0))
+            for c in rules.categories
+        ]
+        grade = (s.grade or "") + (" ⚑" if s.tie_flag else "") + (" 否决" if s.veto else "")
+        table.add_row(str(s.rank), s.department, s.name, *cells, fmt(s.bonus), fmt(s.total), grade,
+                      fmt(s.bonus_payout))  # fmt: skip
+    out.print(table)
+    if any(s.review_estimated for s in rows):
+        out.print("注:述职测评尚未录入,总分按其基本分估算。")
+    if any(s.tie_flag for s in rows):
+        out.print("⚑ 同分跨越优秀名额,需考核领导小组集体讨论决定。")
+
+
+@app.command()
+@friendly
+def export(
+    file: Path,
+    period: Annotated[str, typer.Option("--period")],
+) -> None:
+    """Write the Excel export: the summary sheet to sign and a details sheet of every entry."""
+    p = Period.parse(period)
+    if file.suffix.lower() != ".xlsx":
+        raise InputError("导出文件名应以 .xlsx 结尾")
+    with _service() as (svc, _settings):
+        write_export(file, svc.rules, p, svc.standings(p), svc.entries(p))
+    out.print(f"已导出 {p.label}:{file}")
+
+
+def main() -> None:
+    """Entry point: logging configured once, here."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app()
+
+
+if __name__ == "__main__":
+    main()

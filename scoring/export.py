@@ -1,0 +1,75 @@
+"""The Excel export the leading group signs: a summary sheet and every entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from scoring.ledger import EntryView
+from scoring.periods import Period
+from scoring.rules import Rules
+from scoring.standings import Standing
+
+SUMMARY = "汇总"
+DETAILS = "明细"
+
+
+def _num(value: object) -> object:
+    """Excel cells hold numbers: Decimal points become int or float at this edge only."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def write_export(
+    path: Path, rules: Rules, period: Period, standings: list[Standing], entries: list[EntryView]
+) -> Path:
+    """Write the workbook and return its path."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = SUMMARY
+    cats = list(rules.categories)
+    headers = ["科室", "姓名", *(c.name for c in cats), "加分", "总分", "排名", "等次", "奖金系数"]
+    ws.append([f"{rules.unit.name}内部量化考核 {period.label} 汇总表"])
+    ws.append(headers)
+    for s in standings:
+        scores = [s.categories[c.code].score for c in cats]
+        ws.append(
+            [s.department, s.name, *(_num(x) if x is not None else "" for x in scores),
+             _num(s.bonus), _num(s.total), s.rank, s.grade or "", _num(s.bonus_payout)]
+        )  # fmt: skip
+    ws.append([])
+    ws.append(["考核领导小组签字:"])
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+    for i in range(1, len(headers) + 1):
+        ws.column_dimensions[get_column_letter(i)].width = 14
+    ws.freeze_panes = "C3"
+
+    detail = wb.create_sheet(DETAILS)
+    detail.append(
+        ["编号", "日期", "科室", "姓名", "类别", "项目", "次数", "分值", "承担方式",
+         "记录人", "记录时间", "来源", "证据", "备注", "状态"]
+    )  # fmt: skip
+    names = {c.code: c.name for c in cats}
+    for e in entries:
+        sign = -1 if e.kind == "deduction" else 1
+        status = f"已撤销(记录{e.revoked_by}:{e.revoke_reason})" if e.revoked_by else "有效"
+        detail.append(
+            [e.id, e.fact_date.isoformat(), e.department, e.name,
+             names.get(e.category, "加分"), e.item_name, e.count, _num(sign * e.points), e.role,
+             e.recorded_by, e.recorded_at.strftime("%Y-%m-%d %H:%M"), e.source, e.evidence,
+             e.note, status]
+        )  # fmt: skip
+    for cell in detail[1]:
+        cell.font = Font(bold=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path

@@ -1,0 +1,353 @@
+"""Ledger operations inside a caller's session: record, revoke, bonus, veto, reviews.
+
+Entries are only ever added. Every function here checks everything before it adds
+anything, so an error leaves the session as it found it; the caller commits.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from scoring.errors import Conflict, InputError, NotFound
+from scoring.models import Audit, Department, Entry, Person, ReviewScore, VetoRecord, YearLock
+from scoring.parser import Finding, RosterPerson, normalize, resolve_person
+from scoring.periods import Period
+from scoring.points import from_cp, to_cp
+from scoring.roster import DbRoster
+from scoring.rules import Rules
+from scoring.tables import read_table
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """An entry as people read it."""
+
+    id: int
+    kind: str
+    person_id: int | None
+    name: str
+    department: str
+    category: str
+    item_code: str
+    item_name: str
+    count: int
+    points: Decimal
+    fact_date: date
+    role: str
+    batch: str
+    recorded_by: str
+    recorded_at: datetime
+    source: str
+    evidence: str
+    note: str
+    revoked_by: int | None = None
+    revoke_reason: str = ""
+
+
+def audit(session: Session, *, now: datetime, actor: str, action: str, **detail: object) -> None:
+    """Add one line to the audit trail."""
+    session.add(
+        Audit(
+            at=now,
+            actor=actor,
+            action=action,
+            detail=json.dumps(detail, ensure_ascii=False, default=str),
+        )
+    )
+
+
+def check_year_open(session: Session, year: int) -> None:
+    """Refuse anything dated in a year the leading group has finalized."""
+    if session.get(YearLock, year) is not None:
+        raise Conflict(f"{year}年度考核已定案锁定,不能再记录或更改该年度的分数")
+
+
+def _add_entry(session: Session, **fields: object) -> Entry:
+    entry = Entry(**fields)  # type: ignore[arg-type]
+    session.add(entry)
+    return entry
+
+
+def record_finding(
+    session: Session,
+    finding: Finding,
+    *,
+    fact_date: date,
+    by: str,
+    now: datetime,
+    source: str = "cli",
+    evidence: str = "",
+    note: str = "",
+) -> list[Entry]:
+    """Store a parsed finding: one deduction entry per person who bears it."""
+    check_year_open(session, fact_date.year)
+    batch = uuid.uuid4().hex
+    entries = [
+        _add_entry(
+            session,
+            kind="deduction",
+            person_id=charge.person.id,
+            category=finding.item.category,
+            item_code=finding.item.code,
+            count=finding.count,
+            points_cp=to_cp(charge.points),
+            fact_date=fact_date,
+            recorded_by=by,
+            recorded_at=now,
+            source=source,
+            finding=finding.text,
+            batch=batch,
+            role=charge.role,
+            evidence=evidence,
+            note=note,
+        )
+        for charge in finding.charges
+    ]
+    session.flush()
+    audit(session, now=now, actor=by, action="record", batch=batch, finding=finding.text,
+          entries=[e.id for e in entries])  # fmt: skip
+    return entries
+
+
+def revoke_entry(session: Session, entry_id: int, *, reason: str, by: str, now: datetime) -> Entry:
+    """Undo an entry by adding a revoking entry with the reason; the original stays."""
+    reason = reason.strip()
+    if not reason:
+        raise InputError("撤销必须写明原因")
+    entry = session.get(Entry, entry_id)
+    if entry is None or entry.kind == "revocation":
+        raise NotFound(f"没有编号为 {entry_id} 的扣分或加分记录")
+    check_year_open(session, entry.fact_date.year)
+    already = session.exec(select(Entry).where(Entry.revokes_id == entry_id)).first()
+    if already is not None:
+        raise Conflict(
+            f"记录 {entry_id} 已于 {already.recorded_at:%Y-%m-%d} 被撤销:{already.reason}"
+        )
+    revocation = _add_entry(
+        session,
+        kind="revocation",
+        person_id=entry.person_id,
+        category=entry.category,
+        item_code=entry.item_code,
+        count=entry.count,
+        points_cp=0,
+        fact_date=entry.fact_date,
+        recorded_by=by,
+        recorded_at=now,
+        source="revoke",
+        revokes_id=entry_id,
+        reason=reason,
+        batch=entry.batch,
+    )
+    session.flush()
+    audit(session, now=now, actor=by, action="revoke", entry=entry_id, reason=reason)
+    return revocation
+
+
+def add_bonus(
+    session: Session,
+    rules: Rules,
+    *,
+    target: str,
+    kind: str,
+    level: str,
+    title: str,
+    fact_date: date,
+    by: str,
+    now: datetime,
+    source: str = "cli",
+    evidence: str = "",
+) -> list[Entry]:
+    """An approved bonus: to a person, or to every member of a department for its honour."""
+    try:
+        bonus_kind = rules.bonus_kind(kind)
+    except KeyError:
+        names = "、".join(f"{k.code}({k.name})" for k in rules.bonus.kinds)
+        raise InputError(f"加分类别“{kind}”不对,应为 {names}") from None
+    if level not in bonus_kind.levels:
+        raise InputError(
+            f"{bonus_kind.name}的级别应为 {'、'.join(bonus_kind.levels)},收到“{level}”"
+        )
+    title = normalize(title)
+    if not title:
+        raise InputError("请写明加分事项的名称(表彰名称或稿件标题)")
+    check_year_open(session, fact_date.year)
+    roster = DbRoster(session)
+    target = normalize(target)
+    dept = roster.department_named(target) if not roster.people_named(target) else None
+    if dept is not None:
+        if not bonus_kind.department_wide:
+            raise InputError(f"{bonus_kind.name}只能加给个人,请写姓名")
+        people = [p for p, role in roster.department_bearers(dept) if role != "分管领导"]
+        if not people:
+            raise InputError(f"{dept}没有在岗人员")
+        role = f"{dept}集体荣誉"
+    else:
+        people = [resolve_person(target, roster)]
+        role = "本人"
+    points = bonus_kind.levels[level]
+    batch = uuid.uuid4().hex
+    entries = [
+        _add_entry(
+            session,
+            kind="bonus",
+            person_id=p.id,
+            category="bonus",
+            item_code=bonus_kind.code,
+            points_cp=to_cp(points),
+            fact_date=fact_date,
+            recorded_by=by,
+            recorded_at=now,
+            source=source,
+            finding=title,
+            batch=batch,
+            role=role,
+            evidence=evidence,
+            bonus_kind=bonus_kind.code,
+            bonus_level=level,
+            bonus_key=f"{bonus_kind.code}:{title}",
+        )
+        for p in people
+    ]
+    session.flush()
+    audit(session, now=now, actor=by, action="bonus", batch=batch, title=title, level=level,
+          entries=[e.id for e in entries])  # fmt: skip
+    return entries
+
+
+def add_veto(
+    session: Session,
+    *,
+    person: RosterPerson,
+    reason: str,
+    fact_date: date,
+    by: str,
+    now: datetime,
+) -> VetoRecord:
+    """Record a one-vote veto for the person's year, with its reason."""
+    reason = reason.strip()
+    if not reason:
+        raise InputError("一票否决必须写明原因")
+    check_year_open(session, fact_date.year)
+    veto = VetoRecord(
+        person_id=person.id, year=fact_date.year, fact_date=fact_date, reason=reason,
+        recorded_by=by, recorded_at=now,
+    )  # fmt: skip
+    session.add(veto)
+    session.flush()
+    audit(session, now=now, actor=by, action="veto", person=person.id, reason=reason)
+    return veto
+
+
+def _review_value(line: int, header: str, text: str, maximum: Decimal) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InputError(f"第{line}行 {header}:“{text}”不是数字") from None
+    if not value.is_finite() or value < 0 or value > maximum:
+        raise InputError(f"第{line}行 {header}:{text} 超出范围(0 到 {maximum})")
+    if value != value.quantize(Decimal("0.01")):
+        raise InputError(f"第{line}行 {header}:{text} 最多保留两位小数")
+    return value
+
+
+def import_reviews(
+    session: Session, rules: Rules, path: Path, *, year: int, now: datetime, actor: str
+) -> int:
+    """Enter year-end review parts from a file; all rows are checked before any is written."""
+    parts = rules.review.parts
+    table = read_table(path, ["姓名", *(p.header for p in parts)])
+    if not table:
+        raise InputError(f"{path.name} 没有评分数据")
+    check_year_open(session, year)
+    roster = DbRoster(session)
+    problems: list[str] = []
+    parsed: list[tuple[RosterPerson, dict[str, Decimal]]] = []
+    seen: set[int] = set()
+    for line, cells in table:
+        spec = cells["姓名"] + (f"({cells['科室']})" if cells.get("科室") else "")
+        try:
+            person = resolve_person(spec, roster)
+            values = {p.code: _review_value(line, p.header, cells[p.header], p.max) for p in parts}
+        except InputError as exc:
+            problems.append(exc.message)
+            continue
+        except Exception as exc:  # a parser error about the name
+            problems.append(f"第{line}行 姓名:{exc}")
+            continue
+        if person.id in seen:
+            problems.append(f"第{line}行 姓名:{person.label}重复")
+        seen.add(person.id)
+        parsed.append((person, values))
+    if problems:
+        raise InputError(
+            "述职测评表有错误,未导入任何内容:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    for person, values in parsed:
+        row = session.exec(
+            select(ReviewScore).where(ReviewScore.person_id == person.id, ReviewScore.year == year)
+        ).first() or ReviewScore(
+            person_id=person.id, year=year, parts_json="{}", total_cp=0, entered_at=now
+        )
+        row.parts_json = json.dumps({k: str(v) for k, v in values.items()})
+        row.total_cp = to_cp(sum(values.values(), Decimal(0)))
+        row.entered_at = now
+        row.entered_by = actor
+        session.add(row)
+    audit(session, now=now, actor=actor, action="review_import", year=year, rows=len(parsed))
+    return len(parsed)
+
+
+def entry_views(
+    session: Session, rules: Rules, period: Period, *, person_id: int | None = None
+) -> list[EntryView]:
+    """Deductions and bonuses with fact dates in the period, revoked ones marked."""
+    revocation = select(Entry.revokes_id, Entry.id, Entry.reason).where(
+        col(Entry.revokes_id).is_not(None)
+    )
+    revoked = {rid: (rev_id, reason) for rid, rev_id, reason in session.exec(revocation).all()}
+    query = (
+        select(Entry, Person.name, Department.name)
+        .join(Person, col(Person.id) == col(Entry.person_id))
+        .join(Department, col(Department.id) == col(Person.department_id))
+        .where(
+            col(Entry.kind).in_(["deduction", "bonus"]),
+            col(Entry.fact_date) >= period.start,
+            col(Entry.fact_date) < period.end,
+        )
+        .order_by(col(Entry.fact_date), col(Entry.id))
+    )
+    if person_id is not None:
+        query = query.where(Entry.person_id == person_id)
+    out: list[EntryView] = []
+    for e, name, dept in session.exec(query).all():
+        assert e.id is not None
+        if e.kind == "bonus":
+            item_name = f"{rules.bonus_kind(e.bonus_kind).name}({e.bonus_level}):{e.finding}"
+        else:
+            item_name = rules.item_name(e.item_code)
+        rev = revoked.get(e.id)
+        out.append(
+            EntryView(
+                id=e.id, kind=e.kind, person_id=e.person_id, name=name, department=dept,
+                category=e.category, item_code=e.item_code, item_name=item_name, count=e.count,
+                points=from_cp(e.points_cp), fact_date=e.fact_date, role=e.role, batch=e.batch,
+                recorded_by=e.recorded_by, recorded_at=e.recorded_at, source=e.source,
+                evidence=e.evidence, note=e.note,
+                revoked_by=rev[0] if rev else None, revoke_reason=rev[1] if rev else "",
+            )
+        )  # fmt: skip
+    return out
+
+
+def entry_count(session: Session) -> int:
+    """How many ledger lines there are (for tests that check nothing was written)."""
+    return int(session.exec(select(func.count()).select_from(Entry)).one())

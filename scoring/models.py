@@ -1,0 +1,197 @@
+"""The ledger's tables. Entries are append-only: a mistake is undone by a revoking entry.
+
+Points are stored as integer hundredths (``*_cp`` columns) so that sums in SQL are exact
+on every database; ``points.py`` converts them to and from Decimal at the edge.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Department(SQLModel, table=True):
+    """A 科室."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+
+
+class Person(SQLModel, table=True):
+    """Someone assessed (and/or acting): one roster row."""
+
+    __table_args__ = (UniqueConstraint("name", "department_id", name="uq_person_name_dept"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=32)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    position: str = Field(default="", max_length=64)
+    staff_type: str = Field(default="公务员", max_length=16)
+    rank: str = Field(default="", max_length=16)
+    roles: str = Field(default="干部职工", max_length=128)
+    active: bool = Field(default=True)
+    telegram_user_id: int | None = Field(default=None, unique=True, index=True)
+    created_at: datetime
+
+
+class PersonLeads(SQLModel, table=True):
+    """A 分管领导 leads (分管) a department."""
+
+    __tablename__ = "person_leads"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    department_id: int = Field(foreign_key="department.id", primary_key=True)
+
+
+class Entry(SQLModel, table=True):
+    """One line of the ledger: a deduction, a bonus, or the revocation of one of them."""
+
+    __table_args__ = (
+        Index("ix_entry_period", "kind", "fact_date", "person_id", "category", "points_cp"),
+        Index("ix_entry_person", "person_id", "fact_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # deduction | bonus | revocation
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    category: str = Field(default="", max_length=32)
+    item_code: str = Field(default="", max_length=64)
+    count: int = Field(default=1)
+    points_cp: int = Field(default=0)
+    fact_date: date
+    recorded_by: str = Field(default="", max_length=64)
+    recorded_at: datetime
+    source: str = Field(default="cli", max_length=16)
+    finding: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    batch: str = Field(default="", max_length=40, index=True)
+    role: str = Field(default="", max_length=32)  # 本人 / 科室共同承担 / 分管领导 / 带班领导 …
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    bonus_kind: str = Field(default="", max_length=16)
+    bonus_level: str = Field(default="", max_length=16)
+    bonus_key: str = Field(default="", max_length=200)
+    revokes_id: int | None = Field(default=None, foreign_key="entry.id", unique=True)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ReviewScore(SQLModel, table=True):
+    """Year-end 述职测评 parts of one person (hundredths)."""
+
+    __tablename__ = "review_score"
+    __table_args__ = (UniqueConstraint("person_id", "year", name="uq_review_person_year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    year: int
+    parts_json: str = Field(sa_column=Column(Text, nullable=False))
+    total_cp: int
+    entered_at: datetime
+    entered_by: str = Field(default="", max_length=64)
+
+
+class VetoRecord(SQLModel, table=True):
+    """一票否决 of one person for a year, with its reason."""
+
+    __tablename__ = "veto"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    year: int = Field(index=True)
+    fact_date: date
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_by: str = Field(default="", max_length=64)
+    recorded_at: datetime
+
+
+class Audit(SQLModel, table=True):
+    """Who did what, when: every change to the ledger and the roster."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(default="", max_length=64)
+    action: str = Field(max_length=32)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class StudySubmission(SQLModel, table=True):
+    """Study notes (characters) or a reflection (心得) handed in."""
+
+    __tablename__ = "study_submission"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=16)  # notes | reflection
+    chars: int = Field(default=0)
+    fact_date: date
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    recorded_at: datetime
+
+
+class Invite(SQLModel, table=True):
+    """A one-time code that binds a Telegram account to a roster entry."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by: int | None = None
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """A Telegram update already handled, stored with what it recorded."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(primary_key=True)
+    processed_at: datetime
+
+
+class PendingAction(SQLModel, table=True):
+    """A card awaiting a button: a finding to confirm, a claim, an appeal, a proposal."""
+
+    __tablename__ = "pending_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, index=True)
+    state: str = Field(default="pending", max_length=16, index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    chat_id: int | None = None
+    message_id: int | None = None
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    result: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: int | None = None
+
+
+class DutyRun(SQLModel, table=True):
+    """A calendar duty done, by its key (bulletin:2026H1, notice:2026Q3, reminder:2026-11)."""
+
+    __tablename__ = "duty_run"
+
+    key: str = Field(primary_key=True, max_length=64)
+    done_at: datetime
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class PublicNotice(SQLModel, table=True):
+    """A quarterly public notice and its objection window (公示期)."""
+
+    __tablename__ = "public_notice"
+
+    period: str = Field(primary_key=True, max_length=16)
+    posted_at: datetime
+    window_closes: date
+
+
+class YearLock(SQLModel, table=True):
+    """A finalized year: later entries for it are refused."""
+
+    __tablename__ = "year_lock"
+
+    year: int = Field(primary_key=True)
+    locked_at: datetime
+    locked_by: str = Field(default="", max_length=64)

@@ -1,0 +1,322 @@
+"""The plan as data: pydantic models of the rules file, and loading it with every problem named."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import ROUND_FLOOR, Decimal
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from scoring.errors import RulesError
+
+Points = Annotated[Decimal, Field(ge=0, max_digits=6, decimal_places=2)]
+RULES_ENV = "KAOHE_RULES_FILE"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Unit(_Frozen):
+    name: str
+    timezone: str = "Asia/Shanghai"
+
+
+class ScoringPolicy(_Frozen):
+    floor_at_zero: bool = True
+    assume_review_base_until_entered: bool = True
+
+
+class Category(_Frozen):
+    code: str
+    name: str
+    base: Points
+    department_chargeable: bool = False
+    entered_at_year_end: bool = False
+
+
+class ReviewPart(_Frozen):
+    code: str
+    name: str
+    header: str
+    max: Points
+
+
+class Review(_Frozen):
+    category: str
+    parts: tuple[ReviewPart, ...]
+
+
+class Item(_Frozen):
+    code: str
+    category: str
+    name: str
+    points: Points
+    unit: Literal["次", "天", "项", "篇", "年"]
+    aliases: tuple[str, ...] = ()
+    bearer: Literal["person", "duty"] = "person"
+    leader_points: Points | None = None
+    member_points: Points | None = None
+
+    @model_validator(mode="after")
+    def _duty_points(self) -> Item:
+        if self.bearer == "duty" and (self.leader_points is None or self.member_points is None):
+            raise ValueError("a duty item needs leader_points and member_points")
+        return self
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every word an inspector may type for this item."""
+        return (self.name, *self.aliases)
+
+
+class Duty(_Frozen):
+    leader_prefix: str
+    member_prefix: str
+
+
+class BonusKind(_Frozen):
+    code: str
+    name: str
+    levels: dict[str, Points]
+    department_wide: bool = False
+
+
+class Bonus(_Frozen):
+    cap: Points
+    dedupe: Literal["highest_level"] = "highest_level"
+    kinds: tuple[BonusKind, ...]
+
+
+class GradeBand(_Frozen):
+    name: str
+    min_total: Points
+    needs_quota: bool = False
+
+
+class Grades(_Frozen):
+    quota_ratio: Annotated[Decimal, Field(ge=0, le=1)]
+    excellent: str
+    bands: tuple[GradeBand, ...]
+
+    @field_validator("bands")
+    @classmethod
+    def _descending(cls, bands: tuple[GradeBand, ...]) -> tuple[GradeBand, ...]:
+        mins = [b.min_total for b in bands]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError("bands must go from best to worst with falling min_total")
+        if not bands or bands[-1].min_total != 0:
+            raise ValueError("the last band must start at 0")
+        return bands
+
+    def quota(self, headcount: int) -> int:
+        """How many may be excellent: floor(quota_ratio × headcount)."""
+        return int((self.quota_ratio * headcount).to_integral_value(rounding=ROUND_FLOOR))
+
+
+class Veto(_Frozen):
+    grade_cap: str
+    reasons: tuple[str, ...] = ()
+
+
+class Payout(_Frozen):
+    reduced_factor: Annotated[Decimal, Field(gt=0, le=1)]
+    reduced_grades: tuple[str, ...]
+
+
+class Study(_Frozen):
+    notes_chars_per_year: int = Field(ge=0)
+    reflections_per_year: int = Field(ge=0)
+    notes_short_item: str
+    reflection_missing_item: str
+
+
+class BotPolicy(_Frozen):
+    invite_ttl_days: int = Field(default=7, ge=1)
+    undo_minutes: int = Field(default=10, ge=0)
+
+
+class MonthDay(_Frozen):
+    day: int = Field(ge=1, le=28)
+    hour: int = Field(ge=0, le=23)
+    minute: int = Field(default=0, ge=0, le=59)
+
+
+class WorkingDayTime(_Frozen):
+    working_day: int = Field(ge=1, le=10)
+    hour: int = Field(ge=0, le=23)
+    minute: int = Field(default=0, ge=0, le=59)
+
+
+class MonthsDay(MonthDay):
+    months: tuple[int, ...]
+
+
+class YearDay(MonthDay):
+    month: int = Field(ge=1, le=12)
+
+
+class Calendar(_Frozen):
+    objection_window_working_days: int = Field(ge=0)
+    annual_deadline_month: int = Field(ge=1, le=12)
+    monthly_reminder: MonthDay
+    spot_check_alert: WorkingDayTime
+    quarterly_notice: MonthDay
+    half_year_bulletin: MonthsDay
+    year_end_proposals: YearDay
+    review_reminder: MonthsDay
+
+
+class Rules(_Frozen):
+    unit: Unit
+    scoring: ScoringPolicy = ScoringPolicy()
+    categories: tuple[Category, ...]
+    review: Review
+    items: tuple[Item, ...]
+    duty: Duty
+    bonus: Bonus
+    grades: Grades
+    veto: Veto
+    payout: Payout
+    study: Study
+    bot: BotPolicy = BotPolicy()
+    calendar: Calendar
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Rules:
+        problems: list[str] = []
+        cats = [c.code for c in self.categories]
+        if len(set(cats)) != len(cats):
+            problems.append("categories: duplicate category code")
+        codes = [i.code for i in self.items]
+        for code in {c for c in codes if codes.count(c) > 1}:
+            problems.append(f"items: duplicate item code {code!r}")
+        seen: dict[str, str] = {}
+        for n, item in enumerate(self.items):
+            if item.category not in cats:
+                problems.append(f"items[{n}] ({item.code}): unknown category {item.category!r}")
+            for word in item.words:
+                other = seen.setdefault(word, item.code)
+                if other != item.code:
+                    problems.append(
+                        f"items[{n}] ({item.code}): word {word!r} already names {other}"
+                    )
+        if self.review.category not in cats:
+            problems.append(f"review.category: unknown category {self.review.category!r}")
+        else:
+            base = self.category(self.review.category).base
+            if sum((p.max for p in self.review.parts), Decimal(0)) != base:
+                problems.append("review.parts: the maxima must add up to the category base")
+        bands = {b.name for b in self.grades.bands}
+        if self.grades.excellent not in bands:
+            problems.append(f"grades.excellent: {self.grades.excellent!r} is not a band")
+        if self.veto.grade_cap not in bands:
+            problems.append(f"veto.grade_cap: {self.veto.grade_cap!r} is not a band")
+        for g in self.payout.reduced_grades:
+            if g not in bands:
+                problems.append(f"payout.reduced_grades: {g!r} is not a band")
+        for field in ("notes_short_item", "reflection_missing_item"):
+            if getattr(self.study, field) not in codes:
+                problems.append(f"study.{field}: unknown item {getattr(self.study, field)!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # ------------------------------------------------------------ look-ups
+    def category(self, code: str) -> Category:
+        """The category with this code."""
+        return self._categories[code]
+
+    def item(self, code: str) -> Item:
+        """The deduction item with this code."""
+        return self._items[code]
+
+    def item_name(self, code: str) -> str:
+        """An item's name, or its code if this rules file no longer has it."""
+        item = self._items.get(code)
+        return item.name if item else code
+
+    def bonus_kind(self, code: str) -> BonusKind:
+        """The bonus kind with this code (award, article)."""
+        for kind in self.bonus.kinds:
+            if kind.code == code:
+                return kind
+        raise KeyError(code)
+
+    @cached_property
+    def _categories(self) -> dict[str, Category]:
+        return {c.code: c for c in self.categories}
+
+    @cached_property
+    def _items(self) -> dict[str, Item]:
+        return {i.code: i for i in self.items}
+
+    @cached_property
+    def words(self) -> dict[str, Item]:
+        """Every word an inspector may type, to its item."""
+        return {w: item for item in self.items for w in item.words}
+
+    @property
+    def deducted_categories(self) -> tuple[Category, ...]:
+        """Categories that deductions draw from (all but the year-end review)."""
+        return tuple(c for c in self.categories if not c.entered_at_year_end)
+
+
+def _format_loc(loc: tuple[int | str, ...], data: dict[str, object]) -> str:
+    """A place in the file, e.g. items[3] (daily_late).points."""
+    out = ""
+    node: object = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            if isinstance(node, list) and part < len(node):
+                node = node[part]
+                if isinstance(node, dict) and "code" in node:
+                    out += f" ({node['code']})"
+            continue
+        out += ("." if out else "") + str(part)
+        node = node.get(part) if isinstance(node, dict) else None
+    return out or "(file)"
+
+
+def parse_rules(text: str, source: str = "<rules>") -> Rules:
+    """Read a rules file's text; raise RulesError listing every problem with its place."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(source, [f"TOML: {exc}"]) from None
+    try:
+        return Rules.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_format_loc(tuple(e['loc']), data)}: {e['msg']}" for e in exc.errors()]
+        raise RulesError(source, problems) from None
+
+
+def default_rules_text() -> str:
+    """The bundled rules file (the bureau's plan)."""
+    return resources.files("scoring").joinpath("rulesdata/default.toml").read_text("utf-8")
+
+
+def load_rules(path: str | os.PathLike[str] | None = None) -> Rules:
+    """The rules in force: the file given, else KAOHE_RULES_FILE, else the bundled plan."""
+    chosen = path or os.environ.get(RULES_ENV)
+    if chosen:
+        p = Path(chosen)
+        try:
+            text = p.read_text("utf-8")
+        except OSError as exc:
+            raise RulesError(str(p), [f"cannot read: {exc.strerror}"]) from None
+        return parse_rules(text, str(p))
+    return parse_rules(default_rules_text(), "default.toml")

@@ -1,0 +1,149 @@
+"""Standings for a period, aggregated in the database and finished by the pure engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+from sqlmodel import Session, col
+
+from scoring.engine import capped_bonus, category_score, grade_all
+from scoring.models import Department, Entry, Person, ReviewScore, VetoRecord
+from scoring.periods import Period
+from scoring.points import from_cp
+from scoring.rules import Rules
+
+
+@dataclass(frozen=True)
+class CategoryResult:
+    """Deducted points and score of one category (score None: review not yet entered)."""
+
+    deducted: Decimal
+    score: Decimal | None
+
+
+@dataclass
+class Standing:
+    """One person's result for a period."""
+
+    person_id: int
+    name: str
+    department: str
+    rank_level: str
+    categories: dict[str, CategoryResult]
+    bonus_raw: Decimal
+    bonus: Decimal
+    total: Decimal
+    review_estimated: bool
+    veto: bool
+    rank: int = 0
+    grade: str | None = None
+    bonus_payout: Decimal = Decimal(1)
+    tie_flag: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def live_entries(kind: str, period: Period):  # type: ignore[no-untyped-def]
+    """The WHERE clause for unrevoked entries of a kind with fact dates in the period."""
+    revoked = select(Entry.revokes_id).where(col(Entry.revokes_id).is_not(None))
+    return and_(
+        col(Entry.kind) == kind,
+        col(Entry.fact_date) >= period.start,
+        col(Entry.fact_date) < period.end,
+        col(Entry.id).not_in(revoked),
+    )
+
+
+def compute_standings(session: Session, rules: Rules, period: Period) -> list[Standing]:
+    """Every active person's standing, best first, with ranks (and grades if annual)."""
+    deducted: dict[int, dict[str, int]] = {}
+    rows = session.exec(  # type: ignore[call-overload]
+        select(Entry.person_id, Entry.category, func.sum(Entry.points_cp))
+        .where(live_entries("deduction", period))
+        .group_by(Entry.person_id, Entry.category)
+    )
+    for person_id, category, cp in rows:
+        deducted.setdefault(person_id, {})[category] = cp
+
+    best = (
+        select(Entry.person_id, func.max(Entry.points_cp).label("cp"))
+        .where(live_entries("bonus", period))
+        .group_by(Entry.person_id, Entry.bonus_key)
+        .subquery()
+    )
+    bonus = dict(
+        session.exec(  # type: ignore[call-overload]
+            select(best.c.person_id, func.sum(best.c.cp)).group_by(best.c.person_id)
+        ).all()
+    )
+    reviews: dict[int, int] = {}
+    if period.annual:
+        reviews = dict(
+            session.exec(  # type: ignore[call-overload]
+                select(ReviewScore.person_id, ReviewScore.total_cp).where(
+                    ReviewScore.year == period.year
+                )
+            ).all()
+        )
+    vetoed = set(
+        session.exec(
+            select(VetoRecord.person_id).where(
+                VetoRecord.year == period.year, col(VetoRecord.fact_date) < period.end
+            )
+        ).all()
+    )
+    people = session.exec(  # type: ignore[call-overload]
+        select(Person.id, Person.name, Department.name, Person.rank)
+        .join(Department, col(Department.id) == col(Person.department_id))
+        .where(col(Person.active).is_(True))
+    ).all()
+
+    review_code = rules.review.category
+    policy = rules.scoring
+    standings: list[Standing] = []
+    for person_id, name, dept, rank_level in people:
+        mine = deducted.get(person_id, {})
+        cats: dict[str, CategoryResult] = {}
+        total = Decimal(0)
+        estimated = False
+        for cat in rules.categories:
+            if cat.code == review_code:
+                if person_id in reviews:
+                    score: Decimal | None = from_cp(reviews[person_id])
+                    total += score or 0
+                else:
+                    score = None
+                    if policy.assume_review_base_until_entered:
+                        total += cat.base
+                        estimated = True
+                cats[cat.code] = CategoryResult(Decimal(0), score)
+                continue
+            d = from_cp(mine.get(cat.code, 0))
+            s = category_score(cat.base, d, floor_at_zero=policy.floor_at_zero)
+            cats[cat.code] = CategoryResult(d, s)
+            total += s
+        raw = from_cp(bonus.get(person_id, 0))
+        capped = capped_bonus(raw, rules.bonus.cap)
+        standings.append(
+            Standing(
+                person_id=person_id,
+                name=name,
+                department=dept,
+                rank_level=rank_level,
+                categories=cats,
+                bonus_raw=raw,
+                bonus=capped,
+                total=total + capped,
+                review_estimated=estimated,
+                veto=person_id in vetoed,
+            )
+        )
+    standings.sort(key=lambda s: (-s.total, s.department, s.name, s.person_id))
+    ranks, grades = grade_all([s.total for s in standings], [s.veto for s in standings], rules)
+    for s, rank, g in zip(standings, ranks, grades, strict=True):
+        s.rank = rank
+        s.grade = g.grade if period.annual else None
+        s.bonus_payout = g.payout
+        s.tie_flag = g.tie_flag if period.annual else False
+    return standings
