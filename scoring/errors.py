@@ -24,7 +24,18 @@ class RulesError(KaoheError):
 
 
 class ParseError(KaoheError):
-    """A finding could not be read; nothing is stored."""
+    """A finding could not be read; nothing is stored.
+
+    ``wrong`` is what was typed, ``suggestions`` what it may have meant, ``about`` says
+    whether it names a person or an item (so a picked suggestion can replace it).
+    """
+
+    about = ""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.wrong = ""
+        self.suggestions: list[Suggestion] = []
 
 
 @dataclass(frozen=True)
@@ -38,35 +49,41 @@ class Suggestion:
 class UnknownPerson(ParseError):
     """No one on the roster has this name."""
 
+    about = "person"
+
     def __init__(self, name: str, suggestions: list[Suggestion]) -> None:
-        self.name = name
-        self.suggestions = suggestions
         hint = "、".join(s.label for s in suggestions)
         msg = f"花名册中没有“{name}”。"
         msg += f"您是不是要找:{hint}?" if hint else "请核对姓名或科室名称。"
         super().__init__(msg)
+        self.name = self.wrong = name
+        self.suggestions = suggestions
 
 
 class AmbiguousPerson(ParseError):
     """Several people share this name: the department must be written with it."""
 
+    about = "person"
+
     def __init__(self, name: str, suggestions: list[Suggestion]) -> None:
-        self.name = name
-        self.suggestions = suggestions
         options = "、".join(s.text for s in suggestions)
         super().__init__(f"有 {len(suggestions)} 位“{name}”,请写明科室:{options}")
+        self.name = self.wrong = name
+        self.suggestions = suggestions
 
 
 class UnknownItem(ParseError):
     """No deduction item answers to this word."""
 
+    about = "item"
+
     def __init__(self, word: str, suggestions: list[Suggestion]) -> None:
-        self.word = word
-        self.suggestions = suggestions
         hint = "、".join(s.text for s in suggestions)
         msg = f"没有“{word}”这一扣分项。"
         msg += f"相近的有:{hint}。" if hint else "发送 /help 查看扣分项目。"
         super().__init__(msg)
+        self.word = self.wrong = word
+        self.suggestions = suggestions
 
 
 class InputError(KaoheError):

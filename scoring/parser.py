@@ -279,3 +279,20 @@ def _duty_charges(
             person, pts * count, f"{role}{'领导' if role == leader else '组员'}"
         )
     return tuple(charges.values())
+
+
+def apply_suggestion(text: str, wrong: str, right: str, *, item: bool) -> str:
+    """The finding with one person or item replaced by the suggestion the user picked."""
+    tokens = normalize(text).split(" ")
+    if item:
+        for i in range(len(tokens) - 1, -1, -1):
+            if tokens[i].startswith(wrong):
+                tokens[i] = right + tokens[i][len(wrong) :]
+                return " ".join(tokens)
+        return text
+    parts = re.split(r"([、,，;；/: ])", " ".join(tokens))
+    for i, part in enumerate(parts):
+        if part == wrong:
+            parts[i] = right
+            break
+    return "".join(parts)

@@ -8,7 +8,7 @@ from decimal import ROUND_FLOOR, Decimal
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -196,40 +196,7 @@ class Rules(_Frozen):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Rules:
-        problems: list[str] = []
-        cats = [c.code for c in self.categories]
-        if len(set(cats)) != len(cats):
-            problems.append("categories: duplicate category code")
-        codes = [i.code for i in self.items]
-        for code in {c for c in codes if codes.count(c) > 1}:
-            problems.append(f"items: duplicate item code {code!r}")
-        seen: dict[str, str] = {}
-        for n, item in enumerate(self.items):
-            if item.category not in cats:
-                problems.append(f"items[{n}] ({item.code}): unknown category {item.category!r}")
-            for word in item.words:
-                other = seen.setdefault(word, item.code)
-                if other != item.code:
-                    problems.append(
-                        f"items[{n}] ({item.code}): word {word!r} already names {other}"
-                    )
-        if self.review.category not in cats:
-            problems.append(f"review.category: unknown category {self.review.category!r}")
-        else:
-            base = self.category(self.review.category).base
-            if sum((p.max for p in self.review.parts), Decimal(0)) != base:
-                problems.append("review.parts: the maxima must add up to the category base")
-        bands = {b.name for b in self.grades.bands}
-        if self.grades.excellent not in bands:
-            problems.append(f"grades.excellent: {self.grades.excellent!r} is not a band")
-        if self.veto.grade_cap not in bands:
-            problems.append(f"veto.grade_cap: {self.veto.grade_cap!r} is not a band")
-        for g in self.payout.reduced_grades:
-            if g not in bands:
-                problems.append(f"payout.reduced_grades: {g!r} is not a band")
-        for field in ("notes_short_item", "reflection_missing_item"):
-            if getattr(self.study, field) not in codes:
-                problems.append(f"study.{field}: unknown item {getattr(self.study, field)!r}")
+        problems = cross_reference_problems(self.model_dump())
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -274,6 +241,77 @@ class Rules(_Frozen):
         return tuple(c for c in self.categories if not c.entered_at_year_end)
 
 
+def _rows(node: object, key: str) -> list[dict[str, Any]]:
+    """The tables under key (e.g. [[items]]), skipping anything that is not a table."""
+    value = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(value, list | tuple):
+        return []
+    return [v for v in value if isinstance(v, dict)]
+
+
+def _table(node: object, key: str) -> dict[str, Any]:
+    value = node.get(key) if isinstance(node, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def cross_reference_problems(data: dict[str, Any]) -> list[str]:
+    """Problems between sections (unknown category, a word naming two items, …).
+
+    Read from the plain data, so they are listed even when other fields are wrong too.
+    """
+    problems: list[str] = []
+    cats = [c.get("code") for c in _rows(data, "categories")]
+    if len(set(cats)) != len(cats):
+        problems.append("categories: duplicate category code")
+    items = _rows(data, "items")
+    codes = [i.get("code") for i in items]
+    for dup in sorted({str(c) for c in codes if codes.count(c) > 1}):
+        problems.append(f"items: duplicate item code {dup!r}")
+    seen: dict[str, object] = {}
+    for n, item in enumerate(items):
+        code = item.get("code")
+        if "category" in item and item["category"] not in cats:
+            problems.append(f"items[{n}] ({code}): unknown category {item['category']!r}")
+        aliases = item.get("aliases") or ()
+        words = [item.get("name"), *(aliases if isinstance(aliases, list | tuple) else ())]
+        for word in words:
+            if not isinstance(word, str):
+                continue
+            other = seen.setdefault(word, code)
+            if other != code:
+                problems.append(f"items[{n}] ({code}): word {word!r} already names {other}")
+    review = _table(data, "review")
+    if "category" in review:
+        if review["category"] not in cats:
+            problems.append(f"review.category: unknown category {review['category']!r}")
+        else:
+            base = next(c.get("base") for c in _rows(data, "categories")
+                        if c.get("code") == review["category"])  # fmt: skip
+            try:
+                maxima = sum((Decimal(str(p.get("max"))) for p in _rows(review, "parts")),
+                             Decimal(0))  # fmt: skip
+                if maxima != Decimal(str(base)):
+                    problems.append("review.parts: the maxima must add up to the category base")
+            except (ArithmeticError, ValueError):
+                pass  # a malformed number is reported at its own place
+    grades = _table(data, "grades")
+    bands = {b.get("name") for b in _rows(grades, "bands")}
+    if "excellent" in grades and grades["excellent"] not in bands:
+        problems.append(f"grades.excellent: {grades['excellent']!r} is not a band")
+    veto = _table(data, "veto")
+    if "grade_cap" in veto and veto["grade_cap"] not in bands:
+        problems.append(f"veto.grade_cap: {veto['grade_cap']!r} is not a band")
+    reduced = _table(data, "payout").get("reduced_grades")
+    for g in reduced if isinstance(reduced, list | tuple) else ():
+        if g not in bands:
+            problems.append(f"payout.reduced_grades: {g!r} is not a band")
+    study = _table(data, "study")
+    for field in ("notes_short_item", "reflection_missing_item"):
+        if field in study and study[field] not in codes:
+            problems.append(f"study.{field}: unknown item {study[field]!r}")
+    return problems
+
+
 def _format_loc(loc: tuple[int | str, ...], data: dict[str, object]) -> str:
     """A place in the file, e.g. items[3] (daily_late).points."""
     out = ""
@@ -300,8 +338,13 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
     try:
         return Rules.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{_format_loc(tuple(e['loc']), data)}: {e['msg']}" for e in exc.errors()]
-        raise RulesError(source, problems) from None
+        # field problems at their places, then the cross-references (the model-level check
+        # is skipped by pydantic when a field is wrong, so they are read from the data)
+        problems = [
+            f"{_format_loc(tuple(e['loc']), data)}: {e['msg']}" for e in exc.errors() if e["loc"]
+        ]
+        problems += cross_reference_problems(data)
+        raise RulesError(source, problems or [str(exc)]) from None
 
 
 def default_rules_text() -> str:

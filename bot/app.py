@@ -1,0 +1,58 @@
+"""Wiring: build the PTB Application from settings, with services, handlers and duties."""
+
+from __future__ import annotations
+
+import html
+import logging
+import traceback
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.services import Services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the exception with the update first; then a short apology, never a traceback."""
+    err = context.error
+    tb = "".join(traceback.format_exception(err)) if err else ""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error while handling update %s: %s\n%s", update_id, err, tb)
+    if not isinstance(update, Update):
+        return
+    svc: Services | None = context.bot_data.get("services")
+    text = svc.views.render("error_apology.html.j2") if svc else "抱歉,处理时出了点问题。"
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, html.escape(text))
+    except Exception:  # the apology itself failed: already logged above
+        log.warning("could not send the apology for update %s", update_id)
+
+
+def build_application(
+    settings: Settings, services: Services | None = None, *, rate_limit: bool = True
+) -> Application:  # type: ignore[type-arg]
+    """The bot: services in bot_data, every handler registered, the error handler last."""
+    from handlers import register
+
+    svc = services or Services.build(settings)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.bot_token)
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_api_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+    )
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app = builder.build()
+    app.bot_data["services"] = svc
+    register(app)
+    app.add_error_handler(on_error)
+    return app

@@ -1,0 +1,209 @@
+"""Inspectors record findings: text (or a photo with a caption) → card → 确认 → notices."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from bot.services import Services
+from handlers.common import Context, edit, gate, keyboard, reply, send, services
+from scoring import findings
+from scoring.accounts import Account, account_of_person
+from scoring.db import transaction
+from scoring.errors import ParseError
+from scoring.findings import FindingView
+
+log = logging.getLogger(__name__)
+CONFIRM, CANCEL, UNDO, PICK = "fc", "fx", "fu", "fs"
+
+
+def _confirm_keyboard(view: FindingView) -> object:
+    return keyboard([[("确认", f"{CONFIRM}:{view.card_id}"), ("取消", f"{CANCEL}:{view.card_id}")]])
+
+
+async def on_finding_text(update: Update, context: Context, account: Account | None) -> None:
+    """A finding typed (or captioned on a photo) by an inspector: show the card to confirm."""
+    assert account is not None and update.effective_message is not None
+    msg = update.effective_message
+    text = msg.text or msg.caption or ""
+    evidence = (
+        msg.photo[-1].file_id if msg.photo else (msg.document.file_id if msg.document else "")
+    )
+    svc = services(context)
+    try:
+        view = await svc.run(_open, svc, text, account, evidence)
+    except ParseError as exc:
+        await _offer_suggestions(update, context, svc, exc, text, account, evidence)
+        return
+    await _show_card(update, context, svc, view)
+
+
+def _open(svc: Services, text: str, account: Account, evidence: str) -> FindingView:
+    now = svc.now()
+    with transaction(svc.engine) as s:
+        return findings.open_finding(
+            s, svc.rules, text, recorder=account, fact_date=now.date(), evidence=evidence, now=now
+        )
+
+
+async def _show_card(update: Update, context: Context, svc: Services, view: FindingView) -> None:
+    text = svc.views.render(
+        "finding_confirm.html.j2", f=view, undo_minutes=svc.rules.bot.undo_minutes
+    )
+    sent = await reply(update, context, text, reply_markup=_confirm_keyboard(view))
+    if sent is not None:
+        await svc.run(_attach, svc, view.card_id, sent.chat_id, sent.message_id)
+
+
+def _attach(svc: Services, card_id: int, chat_id: int, message_id: int) -> None:
+    from scoring.pending import attach_message
+
+    with transaction(svc.engine) as s:
+        attach_message(s, card_id, chat_id=chat_id, message_id=message_id)
+
+
+async def _offer_suggestions(
+    update: Update, context: Context, svc: Services, exc: ParseError, text: str,
+    account: Account, evidence: str,
+) -> None:  # fmt: skip
+    """The parser's message, with a button for each suggestion it made."""
+    if not exc.suggestions:
+        await reply(update, context, svc.views.render("finding_error.html.j2", error=exc.message))
+        return
+    now = svc.now()
+
+    def open_card() -> int:
+        with transaction(svc.engine) as s:
+            return findings.open_suggestions(
+                s, exc, text, recorder=account, fact_date=now.date(), evidence=evidence, now=now
+            ).id
+
+    card_id = await svc.run(open_card)
+    buttons = [[(s.label, f"{PICK}:{card_id}:{i}")] for i, s in enumerate(exc.suggestions)]
+    await reply(
+        update, context, svc.views.render("finding_error.html.j2", error=exc.message),
+        reply_markup=keyboard(buttons),
+    )  # fmt: skip
+
+
+def _card_id(update: Update) -> list[int]:
+    assert update.callback_query is not None and update.callback_query.data is not None
+    return [int(x) for x in update.callback_query.data.split(":")[1:]]
+
+
+async def on_pick_button(update: Update, context: Context, account: Account | None) -> None:
+    """A suggested person or item was picked: show the corrected finding's card."""
+    assert account is not None and update.callback_query is not None
+    await update.callback_query.answer()
+    card_id, choice = _card_id(update)
+    svc = services(context)
+
+    def pick() -> FindingView:
+        with transaction(svc.engine) as s:
+            return findings.pick_suggestion(
+                s, svc.rules, card_id, choice, by=account, now=svc.now()
+            )
+
+    try:
+        view = await svc.run(pick)
+    except ParseError as exc:
+        await edit(update, svc.views.render("finding_error.html.j2", error=exc.message))
+        return
+    text = svc.views.render(
+        "finding_confirm.html.j2", f=view, undo_minutes=svc.rules.bot.undo_minutes
+    )
+    await edit(update, text, reply_markup=_confirm_keyboard(view))
+    query = update.callback_query
+    if query.message is not None:
+        await svc.run(_attach, svc, view.card_id, query.message.chat.id, query.message.message_id)
+
+
+async def on_confirm_button(update: Update, context: Context, account: Account | None) -> None:
+    """确认: record once, show the entry numbers, tell each person charged."""
+    assert account is not None and update.callback_query is not None
+    await update.callback_query.answer()
+    (card_id,) = _card_id(update)
+    svc = services(context)
+
+    def confirm() -> FindingView:
+        with transaction(svc.engine) as s:
+            return findings.confirm_finding(
+                s, svc.rules, card_id, by=account, now=svc.now(), update_id=update.update_id
+            )
+
+    view = await svc.run(confirm)
+    minutes = svc.rules.bot.undo_minutes
+    await edit(
+        update, svc.views.render("finding_recorded.html.j2", f=view, undo_minutes=minutes),
+        reply_markup=keyboard([[(f"撤回({minutes}分钟内)", f"{UNDO}:{card_id}")]]),
+    )  # fmt: skip
+    for charge in view.charges:
+        await _notify(context, svc, charge.person_id, "finding_notice.html.j2", view, charge)
+
+
+async def _notify(context: Context, svc: Services, person_id: int, template: str,
+                  view: FindingView, charge: object) -> None:  # fmt: skip
+    def lookup() -> Account | None:
+        with svc.core.session() as s:
+            return account_of_person(s, person_id)
+
+    target = await svc.run(lookup)
+    if target is None:
+        log.info("person %s has not bound Telegram; notice not sent", person_id)
+        return
+    entry_id = getattr(charge, "entry_id", None)
+    markup = (
+        keyboard([[("申诉", f"ap:{entry_id}")]]) if template == "finding_notice.html.j2" else None
+    )
+    await send(context, target.telegram_user_id, svc.views.render(template, f=view, c=charge),
+               reply_markup=markup)  # fmt: skip
+
+
+async def on_cancel_button(update: Update, context: Context, account: Account | None) -> None:
+    """取消: the card is dropped, nothing recorded."""
+    assert account is not None and update.callback_query is not None
+    await update.callback_query.answer()
+    (card_id,) = _card_id(update)
+    svc = services(context)
+
+    def cancel() -> None:
+        with transaction(svc.engine) as s:
+            findings.cancel_finding(s, card_id, by=account, now=svc.now())
+
+    await svc.run(cancel)
+    await edit(update, svc.views.render("finding_cancelled.html.j2"))
+
+
+async def on_undo_button(update: Update, context: Context, account: Account | None) -> None:
+    """撤回: within the window the recorder takes the finding back; people are told."""
+    assert account is not None and update.callback_query is not None
+    await update.callback_query.answer()
+    (card_id,) = _card_id(update)
+    svc = services(context)
+
+    def undo() -> FindingView:
+        with transaction(svc.engine) as s:
+            return findings.undo_finding(
+                s, svc.rules, card_id, by=account, now=svc.now(), update_id=update.update_id
+            )
+
+    view = await svc.run(undo)
+    await edit(update, svc.views.render("finding_undone.html.j2", f=view))
+    for charge in view.charges:
+        await _notify(context, svc, charge.person_id, "finding_undone_notice.html.j2", view, charge)
+
+
+def build() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """This module's handlers (the finding text handler is the catch-all for inspectors)."""
+    text = (filters.TEXT & ~filters.COMMAND) | (filters.PHOTO & filters.CaptionRegex(r"\S"))
+    return [
+        CallbackQueryHandler(
+            gate("finding_confirm", on_confirm_button), pattern=rf"^{CONFIRM}:\d+$"
+        ),
+        CallbackQueryHandler(gate("finding_cancel", on_cancel_button), pattern=rf"^{CANCEL}:\d+$"),
+        CallbackQueryHandler(gate("finding_undo", on_undo_button), pattern=rf"^{UNDO}:\d+$"),
+        CallbackQueryHandler(gate("finding_pick", on_pick_button), pattern=rf"^{PICK}:\d+:\d+$"),
+        MessageHandler(filters.ChatType.PRIVATE & text, gate("finding", on_finding_text)),
+    ]
