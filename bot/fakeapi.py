@@ -1038,14 +1038,13 @@ class FakeBotApi:
 
     def _enqueue(self, update: JSONDict) -> None:
         update_id = int(update["update_id"])
-        ids = [int(u["update_id"]) for u in self._pending[-1:]]
-        if not ids or ids[-1] < update_id:
-            self._pending.append(update)
+        pending = self._pending
+        if not pending or int(pending[-1]["update_id"]) < update_id:
+            pending.append(update)
         else:
-            all_ids = [int(u["update_id"]) for u in self._pending]
-            pos = bisect.bisect_left(all_ids, update_id)
-            if pos == len(all_ids) or all_ids[pos] != update_id:
-                self._pending.insert(pos, update)
+            pos = bisect.bisect_left(pending, update_id, key=lambda u: int(u["update_id"]))
+            if pos == len(pending) or int(pending[pos]["update_id"]) != update_id:
+                pending.insert(pos, update)
         self._update_signal.fire()
 
     def redeliver(self, update_id: int) -> JSONDict:

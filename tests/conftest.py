@@ -46,3 +46,7 @@ def session(engine: Engine) -> Iterator[Session]:
 def service(engine: Engine, rules: Rules) -> Service:
     """The scoring core's verbs over the fresh database and the bundled rules."""
     return Service(engine, rules)
+
+
+# The end-to-end bureau (fake Bot API server + real Application) for bot tests.
+from tests.harness import bureau  # noqa: E402, F401

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from scoring.models import Entry
 from scoring.periods import Period
-from tests.harness import Bureau, bureau  # noqa: F401
+from tests.harness import Bureau
 
 
 def _entries(b: Bureau) -> list[Entry]:
