@@ -194,9 +194,15 @@ def _bonus(kind: str, target: str, level: str, title: str, on: str | None) -> No
     with _service() as (svc, settings):
         fact = _date(on, settings)
         rec = svc.add_bonus(
-            target=target, kind=kind, level=level, title=title, fact_date=fact,
-            by=DEFAULT_ACTOR, now=settings.now(), source="cli",
-        )  # fmt: skip
+            target=target,
+            kind=kind,
+            level=level,
+            title=title,
+            fact_date=fact,
+            by=DEFAULT_ACTOR,
+            now=settings.now(),
+            source="cli",
+        )
         pts = svc.rules.bonus_kind(kind).levels[level]
     out.print(f"已加分:{title}({level},{fmt(pts)} 分)→ {target},共 {len(rec.entry_ids)} 人")
     out.print("  记录编号:" + "、".join(f"#{i}" for i in rec.entry_ids))
@@ -310,8 +316,16 @@ def standings(
             for c in rules.categories
         ]
         grade = (s.grade or "") + (" ⚑" if s.tie_flag else "") + (" 否决" if s.veto else "")
-        table.add_row(str(s.rank), s.department, s.name, *cells, fmt(s.bonus), fmt(s.total), grade,
-                      fmt(s.bonus_payout))  # fmt: skip
+        table.add_row(
+            str(s.rank),
+            s.department,
+            s.name,
+            *cells,
+            fmt(s.bonus),
+            fmt(s.total),
+            grade,
+            fmt(s.bonus_payout),
+        )
     out.print(table)
     if any(s.review_estimated for s in rows):
         out.print("注:述职测评尚未录入,总分按其基本分估算。")
@@ -332,6 +346,102 @@ def export(
     with _service() as (svc, _settings):
         write_export(file, svc.rules, p, svc.standings(p), svc.entries(p))
     out.print(f"已导出 {p.label}:{file}")
+
+
+# ---------------------------------------------------------------- the bot
+def _require_token(settings: Settings) -> None:
+    if not settings.bot_token:
+        raise InputError("缺少 KAOHE_BOT_TOKEN:请在环境变量或 .env 中填写机器人的 token")
+
+
+@app.command()
+@friendly
+def run(
+    webhook: Annotated[str | None, typer.Option("--webhook", help="公开的 webhook 地址")] = None,
+    listen: Annotated[
+        str, typer.Option("--listen", help="webhook 监听 HOST:PORT")
+    ] = "127.0.0.1:8443",
+) -> None:
+    """Start the bot (long polling; or a webhook behind a reverse proxy)."""
+    from bot.app import build_application
+
+    settings = Settings()
+    _require_token(settings)
+    with _service(require_schema=False) as (svc, _):
+        upgrade(svc.engine)
+    application = build_application(settings)
+    logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if webhook:
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise InputError("--listen 应写成 HOST:PORT,例如 0.0.0.0:8443")
+        application.run_webhook(
+            listen=host,
+            port=int(port),
+            url_path=webhook.rstrip("/").rsplit("/", 1)[-1],
+            webhook_url=webhook,
+        )
+    else:
+        application.run_polling()
+
+
+def _bot_username(settings: Settings) -> str:
+    if settings.bot_username:
+        return settings.bot_username
+    if not settings.bot_token:
+        return "<机器人用户名>"
+    import asyncio
+
+    from telegram import Bot
+
+    async def ask() -> str:
+        bot = Bot(settings.bot_token, base_url=settings.bot_api_base_url)
+        async with bot:
+            return bot.username
+
+    try:
+        return asyncio.run(ask())
+    except Exception as exc:  # no network or a bad token: the code is still valid
+        err.print(f"[yellow]无法向 Telegram 查询机器人用户名:{exc}[/yellow]")
+        return "<机器人用户名>"
+
+
+@app.command()
+@friendly
+def invite(name: str) -> None:
+    """Print a one-time binding code and the deep link; the last line is the code alone."""
+    from datetime import timedelta
+
+    from scoring.accounts import create_invite
+    from scoring.db import transaction
+
+    with _service() as (svc, settings):
+        now = settings.now()
+        with transaction(svc.engine) as s:
+            code, label = create_invite(
+                s,
+                name,
+                now=now,
+                ttl=timedelta(days=svc.rules.bot.invite_ttl_days),
+                actor=DEFAULT_ACTOR,
+            )
+        days = svc.rules.bot.invite_ttl_days
+    out.print(f"{label} 的绑定码({days} 天内有效,只能使用一次):")
+    out.print(f"https://t.me/{_bot_username(settings)}?start={code}")
+    out.print(code)
+
+
+@app.command()
+@friendly
+def unbind(name: str) -> None:
+    """Remove a person's Telegram binding (they can bind again with a new code)."""
+    from scoring.accounts import unbind as unbind_person
+    from scoring.db import transaction
+
+    with _service() as (svc, settings), transaction(svc.engine) as s:
+        label = unbind_person(s, name, now=settings.now(), actor=DEFAULT_ACTOR)
+    out.print(f"已解除 {label} 的 Telegram 绑定")
 
 
 def main() -> None:

@@ -39,6 +39,6 @@ class Views:
         self.env.filters["pts"] = _pts
         self.env.filters["day"] = _day
 
-    def render(self, name: str, **context: object) -> str:
+    def render(self, template: str, /, **context: object) -> str:
         """The text of a screen, stripped of surrounding blank lines."""
-        return self.env.get_template(name).render(**context).strip()
+        return self.env.get_template(template).render(**context).strip()

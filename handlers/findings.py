@@ -65,9 +65,14 @@ def _attach(svc: Services, card_id: int, chat_id: int, message_id: int) -> None:
 
 
 async def _offer_suggestions(
-    update: Update, context: Context, svc: Services, exc: ParseError, text: str,
-    account: Account, evidence: str,
-) -> None:  # fmt: skip
+    update: Update,
+    context: Context,
+    svc: Services,
+    exc: ParseError,
+    text: str,
+    account: Account,
+    evidence: str,
+) -> None:
     """The parser's message, with a button for each suggestion it made."""
     if not exc.suggestions:
         await reply(update, context, svc.views.render("finding_error.html.j2", error=exc.message))
@@ -83,9 +88,11 @@ async def _offer_suggestions(
     card_id = await svc.run(open_card)
     buttons = [[(s.label, f"{PICK}:{card_id}:{i}")] for i, s in enumerate(exc.suggestions)]
     await reply(
-        update, context, svc.views.render("finding_error.html.j2", error=exc.message),
+        update,
+        context,
+        svc.views.render("finding_error.html.j2", error=exc.message),
         reply_markup=keyboard(buttons),
-    )  # fmt: skip
+    )
 
 
 def _card_id(update: Update) -> list[int]:
@@ -136,15 +143,22 @@ async def on_confirm_button(update: Update, context: Context, account: Account |
     view = await svc.run(confirm)
     minutes = svc.rules.bot.undo_minutes
     await edit(
-        update, svc.views.render("finding_recorded.html.j2", f=view, undo_minutes=minutes),
+        update,
+        svc.views.render("finding_recorded.html.j2", f=view, undo_minutes=minutes),
         reply_markup=keyboard([[(f"撤回({minutes}分钟内)", f"{UNDO}:{card_id}")]]),
-    )  # fmt: skip
+    )
     for charge in view.charges:
         await _notify(context, svc, charge.person_id, "finding_notice.html.j2", view, charge)
 
 
-async def _notify(context: Context, svc: Services, person_id: int, template: str,
-                  view: FindingView, charge: object) -> None:  # fmt: skip
+async def _notify(
+    context: Context,
+    svc: Services,
+    person_id: int,
+    template: str,
+    view: FindingView,
+    charge: object,
+) -> None:
     def lookup() -> Account | None:
         with svc.core.session() as s:
             return account_of_person(s, person_id)
@@ -157,8 +171,12 @@ async def _notify(context: Context, svc: Services, person_id: int, template: str
     markup = (
         keyboard([[("申诉", f"ap:{entry_id}")]]) if template == "finding_notice.html.j2" else None
     )
-    await send(context, target.telegram_user_id, svc.views.render(template, f=view, c=charge),
-               reply_markup=markup)  # fmt: skip
+    await send(
+        context,
+        target.telegram_user_id,
+        svc.views.render(template, f=view, c=charge),
+        reply_markup=markup,
+    )
 
 
 async def on_cancel_button(update: Update, context: Context, account: Account | None) -> None:

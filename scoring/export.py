@@ -41,9 +41,17 @@ def write_export(
     for s in standings:
         scores = [s.categories[c.code].score for c in cats]
         ws.append(
-            [s.department, s.name, *(_num(x) if x is not None else "" for x in scores),
-             _num(s.bonus), _num(s.total), s.rank, s.grade or "", _num(s.bonus_payout)]
-        )  # fmt: skip
+            [
+                s.department,
+                s.name,
+                *(_num(x) if x is not None else "" for x in scores),
+                _num(s.bonus),
+                _num(s.total),
+                s.rank,
+                s.grade or "",
+                _num(s.bonus_payout),
+            ]
+        )
     ws.append([])
     ws.append(["考核领导小组签字:"])
     for cell in ws[2]:
@@ -55,19 +63,47 @@ def write_export(
 
     detail = wb.create_sheet(DETAILS)
     detail.append(
-        ["编号", "日期", "科室", "姓名", "类别", "项目", "次数", "分值", "承担方式",
-         "记录人", "记录时间", "来源", "证据", "备注", "状态"]
-    )  # fmt: skip
+        [
+            "编号",
+            "日期",
+            "科室",
+            "姓名",
+            "类别",
+            "项目",
+            "次数",
+            "分值",
+            "承担方式",
+            "记录人",
+            "记录时间",
+            "来源",
+            "证据",
+            "备注",
+            "状态",
+        ]
+    )
     names = {c.code: c.name for c in cats}
     for e in entries:
         sign = -1 if e.kind == "deduction" else 1
         status = f"已撤销(记录{e.revoked_by}:{e.revoke_reason})" if e.revoked_by else "有效"
         detail.append(
-            [e.id, e.fact_date.isoformat(), e.department, e.name,
-             names.get(e.category, "加分"), e.item_name, e.count, _num(sign * e.points), e.role,
-             e.recorded_by, e.recorded_at.strftime("%Y-%m-%d %H:%M"), e.source, e.evidence,
-             e.note, status]
-        )  # fmt: skip
+            [
+                e.id,
+                e.fact_date.isoformat(),
+                e.department,
+                e.name,
+                names.get(e.category, "加分"),
+                e.item_name,
+                e.count,
+                _num(sign * e.points),
+                e.role,
+                e.recorded_by,
+                e.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                e.source,
+                e.evidence,
+                e.note,
+                status,
+            ]
+        )
     for cell in detail[1]:
         cell.font = Font(bold=True)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -72,30 +72,48 @@ def _parse(session: Session, rules: Rules, text: str) -> Finding:
 
 
 def open_finding(
-    session: Session, rules: Rules, text: str, *, recorder: Account, fact_date: date,
-    evidence: str, now: datetime,
-) -> FindingView:  # fmt: skip
+    session: Session,
+    rules: Rules,
+    text: str,
+    *,
+    recorder: Account,
+    fact_date: date,
+    evidence: str,
+    now: datetime,
+) -> FindingView:
     """Parse a finding and open its confirmation card (nothing is recorded yet)."""
     ledger.check_year_open(session, fact_date.year)
     finding = _parse(session, rules, text)
     payload = {
-        "text": finding.text, "fact_date": fact_date.isoformat(), "evidence": evidence,
-        "recorder": recorder.label, "recorder_id": recorder.person_id,
-    }  # fmt: skip
+        "text": finding.text,
+        "fact_date": fact_date.isoformat(),
+        "evidence": evidence,
+        "recorder": recorder.label,
+        "recorder_id": recorder.person_id,
+    }
     card = open_card(session, "finding", person_id=recorder.person_id, payload=payload, now=now)
     return _view(rules, card, finding)
 
 
 def open_suggestions(
-    session: Session, error: ParseError, text: str, *, recorder: Account, fact_date: date,
-    evidence: str, now: datetime,
-) -> Card:  # fmt: skip
+    session: Session,
+    error: ParseError,
+    text: str,
+    *,
+    recorder: Account,
+    fact_date: date,
+    evidence: str,
+    now: datetime,
+) -> Card:
     """A card remembering a failed finding, so a picked suggestion can complete it."""
     payload = {
-        "text": text, "fact_date": fact_date.isoformat(), "evidence": evidence,
-        "wrong": error.wrong, "about": error.about,
+        "text": text,
+        "fact_date": fact_date.isoformat(),
+        "evidence": evidence,
+        "wrong": error.wrong,
+        "about": error.about,
         "options": [s.text for s in error.suggestions],
-    }  # fmt: skip
+    }
     return open_card(session, "suggest", person_id=recorder.person_id, payload=payload, now=now)
 
 
@@ -110,14 +128,21 @@ def pick_suggestion(
     if not 0 <= choice < len(options):
         raise Conflict("这个选项已失效,请重新发送")
     text = apply_suggestion(
-        card.payload["text"], card.payload["wrong"], options[choice],
+        card.payload["text"],
+        card.payload["wrong"],
+        options[choice],
         item=card.payload["about"] == "item",
-    )  # fmt: skip
+    )
     resolve_card(session, card_id, to="used", by=by.person_id, now=now)
     return open_finding(
-        session, rules, text, recorder=by, fact_date=date.fromisoformat(card.payload["fact_date"]),
-        evidence=card.payload.get("evidence", ""), now=now,
-    )  # fmt: skip
+        session,
+        rules,
+        text,
+        recorder=by,
+        fact_date=date.fromisoformat(card.payload["fact_date"]),
+        evidence=card.payload.get("evidence", ""),
+        now=now,
+    )
 
 
 def _own_card(session: Session, card_id: int, by: Account) -> Card:
@@ -136,12 +161,18 @@ def confirm_finding(
         raise Conflict(_state_message(card.state))
     finding = _parse(session, rules, card.payload["text"])
     entries = ledger.record_finding(
-        session, finding, fact_date=date.fromisoformat(card.payload["fact_date"]),
-        by=card.payload["recorder"], now=now, source="bot", evidence=card.payload["evidence"],
-    )  # fmt: skip
+        session,
+        finding,
+        fact_date=date.fromisoformat(card.payload["fact_date"]),
+        by=card.payload["recorder"],
+        now=now,
+        source="bot",
+        evidence=card.payload["evidence"],
+    )
     ids = [e.id for e in entries if e.id is not None]
-    if not resolve_card(session, card_id, to="confirmed", by=by.person_id, now=now,
-                        result={"entries": ids}):  # fmt: skip
+    if not resolve_card(
+        session, card_id, to="confirmed", by=by.person_id, now=now, result={"entries": ids}
+    ):
         raise Conflict("这条记录已经确认过了")
     mark_update(session, update_id, now=now)
     return _view(rules, card, finding, ids)
@@ -172,8 +203,15 @@ def undo_finding(
         ledger.revoke_entry(
             session, entry_id, reason="记录人撤回", by=card.payload["recorder"], now=now
         )
-    resolve_card(session, card_id, to="undone", by=by.person_id, now=now,
-                 result=card.result, from_state="confirmed")  # fmt: skip
+    resolve_card(
+        session,
+        card_id,
+        to="undone",
+        by=by.person_id,
+        now=now,
+        result=card.result,
+        from_state="confirmed",
+    )
     mark_update(session, update_id, now=now)
     return _view(rules, card, _parse(session, rules, card.payload["text"]), ids)
 

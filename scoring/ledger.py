@@ -112,8 +112,15 @@ def record_finding(
         for charge in finding.charges
     ]
     session.flush()
-    audit(session, now=now, actor=by, action="record", batch=batch, finding=finding.text,
-          entries=[e.id for e in entries])  # fmt: skip
+    audit(
+        session,
+        now=now,
+        actor=by,
+        action="record",
+        batch=batch,
+        finding=finding.text,
+        entries=[e.id for e in entries],
+    )
     return entries
 
 
@@ -218,8 +225,16 @@ def add_bonus(
         for p in people
     ]
     session.flush()
-    audit(session, now=now, actor=by, action="bonus", batch=batch, title=title, level=level,
-          entries=[e.id for e in entries])  # fmt: skip
+    audit(
+        session,
+        now=now,
+        actor=by,
+        action="bonus",
+        batch=batch,
+        title=title,
+        level=level,
+        entries=[e.id for e in entries],
+    )
     return entries
 
 
@@ -238,9 +253,13 @@ def add_veto(
         raise InputError("一票否决必须写明原因")
     check_year_open(session, fact_date.year)
     veto = VetoRecord(
-        person_id=person.id, year=fact_date.year, fact_date=fact_date, reason=reason,
-        recorded_by=by, recorded_at=now,
-    )  # fmt: skip
+        person_id=person.id,
+        year=fact_date.year,
+        fact_date=fact_date,
+        reason=reason,
+        recorded_by=by,
+        recorded_at=now,
+    )
     session.add(veto)
     session.flush()
     audit(session, now=now, actor=by, action="veto", person=person.id, reason=reason)
@@ -337,14 +356,28 @@ def entry_views(
         rev = revoked.get(e.id)
         out.append(
             EntryView(
-                id=e.id, kind=e.kind, person_id=e.person_id, name=name, department=dept,
-                category=e.category, item_code=e.item_code, item_name=item_name, count=e.count,
-                points=from_cp(e.points_cp), fact_date=e.fact_date, role=e.role, batch=e.batch,
-                recorded_by=e.recorded_by, recorded_at=e.recorded_at, source=e.source,
-                evidence=e.evidence, note=e.note,
-                revoked_by=rev[0] if rev else None, revoke_reason=rev[1] if rev else "",
+                id=e.id,
+                kind=e.kind,
+                person_id=e.person_id,
+                name=name,
+                department=dept,
+                category=e.category,
+                item_code=e.item_code,
+                item_name=item_name,
+                count=e.count,
+                points=from_cp(e.points_cp),
+                fact_date=e.fact_date,
+                role=e.role,
+                batch=e.batch,
+                recorded_by=e.recorded_by,
+                recorded_at=e.recorded_at,
+                source=e.source,
+                evidence=e.evidence,
+                note=e.note,
+                revoked_by=rev[0] if rev else None,
+                revoke_reason=rev[1] if rev else "",
             )
-        )  # fmt: skip
+        )
     return out
 
 

@@ -37,11 +37,17 @@ class Card:
 def _card(row: PendingAction) -> Card:
     assert row.id is not None
     return Card(
-        id=row.id, kind=row.kind, state=row.state, person_id=row.person_id,
-        chat_id=row.chat_id, message_id=row.message_id, payload=json.loads(row.payload or "{}"),
-        result=json.loads(row.result or "{}"), created_at=row.created_at,
+        id=row.id,
+        kind=row.kind,
+        state=row.state,
+        person_id=row.person_id,
+        chat_id=row.chat_id,
+        message_id=row.message_id,
+        payload=json.loads(row.payload or "{}"),
+        result=json.loads(row.result or "{}"),
+        created_at=row.created_at,
         resolved_at=row.resolved_at,
-    )  # fmt: skip
+    )
 
 
 def open_card(
@@ -49,9 +55,11 @@ def open_card(
 ) -> Card:
     """Create a pending card."""
     row = PendingAction(
-        kind=kind, person_id=person_id, payload=json.dumps(payload, ensure_ascii=False),
+        kind=kind,
+        person_id=person_id,
+        payload=json.dumps(payload, ensure_ascii=False),
         created_at=now,
-    )  # fmt: skip
+    )
     session.add(row)
     session.flush()
     return _card(row)

@@ -285,11 +285,15 @@ def cross_reference_problems(data: dict[str, Any]) -> list[str]:
         if review["category"] not in cats:
             problems.append(f"review.category: unknown category {review['category']!r}")
         else:
-            base = next(c.get("base") for c in _rows(data, "categories")
-                        if c.get("code") == review["category"])  # fmt: skip
+            base = next(
+                c.get("base")
+                for c in _rows(data, "categories")
+                if c.get("code") == review["category"]
+            )
             try:
-                maxima = sum((Decimal(str(p.get("max"))) for p in _rows(review, "parts")),
-                             Decimal(0))  # fmt: skip
+                maxima = sum(
+                    (Decimal(str(p.get("max"))) for p in _rows(review, "parts")), Decimal(0)
+                )
                 if maxima != Decimal(str(base)):
                     problems.append("review.parts: the maxima must add up to the category base")
             except (ArithmeticError, ValueError):

@@ -58,16 +58,29 @@ class Service:
             return parse_finding(text, rules=self.rules, roster=DbRoster(s))
 
     def record_finding(
-        self, text: str, *, fact_date: date, by: str, now: datetime, source: str = "cli",
-        evidence: str = "", note: str = "",
-    ) -> tuple[Finding, Recorded]:  # fmt: skip
+        self,
+        text: str,
+        *,
+        fact_date: date,
+        by: str,
+        now: datetime,
+        source: str = "cli",
+        evidence: str = "",
+        note: str = "",
+    ) -> tuple[Finding, Recorded]:
         """Parse and record a finding in one transaction."""
         with transaction(self.engine) as s:
             finding = self.parse(text, s)
             entries = ledger.record_finding(
-                s, finding, fact_date=fact_date, by=by, now=now, source=source,
-                evidence=evidence, note=note,
-            )  # fmt: skip
+                s,
+                finding,
+                fact_date=fact_date,
+                by=by,
+                now=now,
+                source=source,
+                evidence=evidence,
+                note=note,
+            )
             return finding, _recorded(entries)
 
     def revoke(self, entry_id: int, *, reason: str, by: str, now: datetime) -> int:
@@ -78,15 +91,33 @@ class Service:
             return rev.id
 
     def add_bonus(
-        self, *, target: str, kind: str, level: str, title: str, fact_date: date, by: str,
-        now: datetime, source: str = "cli", evidence: str = "",
-    ) -> Recorded:  # fmt: skip
+        self,
+        *,
+        target: str,
+        kind: str,
+        level: str,
+        title: str,
+        fact_date: date,
+        by: str,
+        now: datetime,
+        source: str = "cli",
+        evidence: str = "",
+    ) -> Recorded:
         """Record an approved bonus."""
         with transaction(self.engine) as s:
             entries = ledger.add_bonus(
-                s, self.rules, target=target, kind=kind, level=level, title=title,
-                fact_date=fact_date, by=by, now=now, source=source, evidence=evidence,
-            )  # fmt: skip
+                s,
+                self.rules,
+                target=target,
+                kind=kind,
+                level=level,
+                title=title,
+                fact_date=fact_date,
+                by=by,
+                now=now,
+                source=source,
+                evidence=evidence,
+            )
             return _recorded(entries)
 
     def add_veto(self, name: str, *, reason: str, fact_date: date, by: str, now: datetime) -> int:

@@ -86,13 +86,14 @@ def compute_standings(session: Session, rules: Rules, period: Period) -> list[St
                 )
             ).all()
         )
-    vetoed = set(
-        session.exec(
+    vetoed = {
+        row[0]
+        for row in session.exec(  # type: ignore[call-overload]
             select(VetoRecord.person_id).where(
                 VetoRecord.year == period.year, col(VetoRecord.fact_date) < period.end
             )
-        ).all()
-    )
+        )
+    }
     people = session.exec(  # type: ignore[call-overload]
         select(Person.id, Person.name, Department.name, Person.rank)
         .join(Department, col(Department.id) == col(Person.department_id))

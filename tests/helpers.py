@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -169,3 +172,67 @@ def dump_sqlite(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
     finally:
         conn.close()
+
+
+# ------------------------------------------------------------------ the CLI as a subprocess
+@dataclass(frozen=True)
+class CliRun:
+    """A finished `kaohe` run."""
+
+    args: tuple[str, ...]
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """stdout and stderr together."""
+        return self.stdout + self.stderr
+
+
+@dataclass(frozen=True)
+class CliCall:
+    """A `kaohe` command to run: its arguments, its database and its folder."""
+
+    args: tuple[str, ...]
+    db: Path | None
+    cwd: Path
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def cli_env(db: Path | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for `kaohe`: none of the developer's KAOHE_* settings, this database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAOHE_")}
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["COLUMNS"] = "200"
+    if db is not None:
+        env["KAOHE_DATABASE_URL"] = f"sqlite:///{db}"
+    env.update(extra or {})
+    return env
+
+
+def run_cli_many(calls: list[CliCall], timeout: float = 120) -> list[CliRun]:
+    """Run several `kaohe` commands at once (each its own process) and wait for all."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *c.args],
+            cwd=c.cwd,
+            env=cli_env(c.db, dict(c.env)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        for c in calls
+    ]
+    runs = []
+    for c, p in zip(calls, procs, strict=True):
+        out, err = p.communicate(timeout=timeout)
+        runs.append(CliRun(c.args, p.returncode, out, err))
+    return runs
+
+
+def run_cli(*args: str, db: Path | None, cwd: Path, env: dict[str, str] | None = None) -> CliRun:
+    """Run one `kaohe` command and wait for it."""
+    call = CliCall(tuple(args), db, cwd, tuple((env or {}).items()))
+    return run_cli_many([call])[0]
