@@ -52,9 +52,12 @@ UNITS = (
     "特种设备股", "计量股", "标准股", "登记股", "消保股",
 )  # fmt: skip
 SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾"
+    "肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 )
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰文斌宇浩凯鹏飞俊峰晨阳欣怡"
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰文斌宇浩凯鹏飞俊峰晨阳欣怡"
+)
 RANKS = ("一级科员", "二级科员", "四级主任科员", "三级主任科员", "二级主任科员", "一级主任科员")
 POSITIONS = ("科员", "副股长", "股长", "执法人员", "协管员")
 INSPECTORS = ("督查组-钱进", "督查组-孙立", "督查组-周全", "督查组-吴敏", "考核办")
@@ -195,9 +198,11 @@ def _working_days(year: int) -> list[date]:
 
 
 def _world(rules: Rules, spec: Spec, rng: random.Random) -> _World:
-    departments = [f"{TOWNS[i % len(TOWNS)]}所{UNITS[i // len(TOWNS) % len(UNITS)]}" for i in range(spec.departments)]  # fmt: skip
-    if spec.departments > len(TOWNS) * len(UNITS):
-        departments = [f"{d}{i // (len(TOWNS) * len(UNITS)) or ''}" for i, d in enumerate(departments)]  # fmt: skip
+    per_round = len(TOWNS) * len(UNITS)
+    departments = [
+        f"{TOWNS[i % len(TOWNS)]}所{UNITS[i // len(TOWNS) % len(UNITS)]}{i // per_round or ''}"
+        for i in range(spec.departments)
+    ]
     names = _names(rng, spec.people)
     inactive = set(rng.sample(range(spec.people), spec.inactive))
     people = [
@@ -214,7 +219,7 @@ def _world(rules: Rules, spec: Spec, rng: random.Random) -> _World:
         leaders_of[d + 1].append(leaders[d * spec.leaders // spec.departments])
     active = [p for p in people if p.active]
     # A few people are found far more often than most.
-    cum = list(accumulate(rng.lognormvariate(0, 0.8) for _ in active))
+    cum = list(accumulate(rng.lognormvariate(0, 1.5) for _ in active))
     return _World(rng, rules, spec, departments, people, members, leaders_of, cum, active)
 
 
@@ -237,9 +242,7 @@ def _roster_rows(w: _World) -> tuple[list[Row], list[Row], list[Row]]:
         }
         for p in w.people
     ]
-    leads = [
-        {"person_id": p.id, "department_id": d} for d, ps in w.leaders_of.items() for p in ps
-    ]
+    leads = [{"person_id": p.id, "department_id": d} for d, ps in w.leaders_of.items() for p in ps]
     return depts, people, leads
 
 
@@ -308,7 +311,9 @@ def _bonuses(w: _World) -> list[Row]:
     kinds = {k.code: k for k in w.rules.bonus.kinds}
     rows: list[Row] = []
 
-    def grant(kind: str, level: str, title: str, day: date, people: list[_Person], role: str) -> None:  # fmt: skip
+    def grant(
+        kind: str, level: str, title: str, day: date, people: list[_Person], role: str
+    ) -> None:
         points = to_cp(kinds[kind].levels[level])
         batch = f"{rng.getrandbits(128):032x}"
         at = _aware(day, rng, days_later=rng.randrange(1, 10))
@@ -341,7 +346,8 @@ def _bonuses(w: _World) -> list[Row]:
                 day = min(day + timedelta(days=rng.randrange(20, 90)), days[-1])
         else:  # an article, sometimes picked up again by a higher level
             person = rng.choice(w.active)
-            title = f"关于{rng.choice(('食品安全', '特种设备', '计量', '消费维权'))}工作的信息第{n}篇"  # fmt: skip
+            topic = rng.choice(("食品安全", "特种设备", "计量", "消费维权"))
+            title = f"关于{topic}工作的信息第{n}篇"
             start = rng.randrange(0, len(article_levels))
             day = rng.choice(days)
             for level in article_levels[start : start + rng.choice((1, 1, 1, 2, 3))]:
@@ -438,10 +444,7 @@ def _insert(conn: Connection, table: Table, rows: Iterable[Row]) -> int:
         for i, c in enumerate(table.columns)
         if (process := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join('?' for _ in names)})"
-    )
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
 
     def values(row: Row) -> tuple[Any, ...]:
         out = [row.get(name) for name in names]

@@ -24,7 +24,7 @@ from scoring.errors import InputError, KaoheError, RulesError
 from scoring.export import write_export
 from scoring.periods import Period
 from scoring.points import fmt
-from scoring.rules import load_rules, parse_rules
+from scoring.rules import Rules, load_rules, parse_rules
 from scoring.service import Service
 from scoring.standings import Standing
 
@@ -40,7 +40,7 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(bonus_app, name="bonus")
 app.add_typer(review_app, name="review")
 
-out = Console(highlight=False)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -281,6 +281,33 @@ def standing_json(s: Standing) -> dict[str, Any]:
     }
 
 
+def standings_table(rules: Rules, p: Period, rows: list[Standing]) -> Table:
+    """The standings as a Rich table (CLI and demo)."""
+    table = Table(title=f"{rules.unit.name} {p.label} 考核{'结果' if p.annual else '测算'}")
+    short = [c.short or c.name[:4] for c in rules.categories]
+    for h in ("排名", "科室", "姓名", *short, "加分", "总分", "等次", "系数"):
+        table.add_column(
+            h, justify="left" if h in ("科室", "姓名", "等次") else "right", no_wrap=True
+        )
+    for s in rows:
+        cells = [
+            "—" if s.categories[c.code].score is None else fmt(s.categories[c.code].score or 0)
+            for c in rules.categories
+        ]
+        grade = (s.grade or "") + (" ⚑" if s.tie_flag else "") + (" 否决" if s.veto else "")
+        table.add_row(
+            str(s.rank),
+            s.department,
+            s.name,
+            *cells,
+            fmt(s.bonus),
+            fmt(s.total),
+            grade,
+            fmt(s.bonus_payout),
+        )
+    return table
+
+
 @app.command()
 @friendly
 def standings(
@@ -296,36 +323,7 @@ def standings(
         sys.stdout.write(json.dumps([standing_json(s) for s in rows], ensure_ascii=False, indent=1))
         sys.stdout.write("\n")
         return
-    table = Table(title=f"{rules.unit.name} {p.label} 考核{'结果' if p.annual else '测算'}")
-    for h in (
-        "排名",
-        "科室",
-        "姓名",
-        *(c.name[:4] for c in rules.categories),
-        "加分",
-        "总分",
-        "等次",
-        "系数",
-    ):
-        table.add_column(h, justify="right" if h not in ("科室", "姓名", "等次") else "left")
-    for s in rows:
-        cells = [
-            "—"
-            if s.categories[c.code].score is None
-            else fmt(s.categories[c.code].score or Decimal(0))
-            for c in rules.categories
-        ]
-        grade = (s.grade or "") + (" ⚑" if s.tie_flag else "") + (" 否决" if s.veto else "")
-        table.add_row(
-            str(s.rank),
-            s.department,
-            s.name,
-            *cells,
-            fmt(s.bonus),
-            fmt(s.total),
-            grade,
-            fmt(s.bonus_payout),
-        )
+    table = standings_table(rules, p, rows)
     out.print(table)
     if any(s.review_estimated for s in rows):
         out.print("注:述职测评尚未录入,总分按其基本分估算。")

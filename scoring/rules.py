@@ -42,6 +42,7 @@ class ScoringPolicy(_Frozen):
 class Category(_Frozen):
     code: str
     name: str
+    short: str = ""
     base: Points
     department_chargeable: bool = False
     entered_at_year_end: bool = False
