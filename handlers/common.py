@@ -100,7 +100,7 @@ def gate(name: str, callback: Gated) -> Plain:
         try:
             result = await callback(update, context, account)
         except KaoheError as exc:
-            await _tell(update, context, exc.message)
+            await _tell(update, context, exc.message, svc.views.render("error.html.j2", error=exc))
             result = ConversationHandler.END
         await svc.run(_mark, svc, update.update_id)
         return result
@@ -118,13 +118,18 @@ def _mark(svc: Services, update_id: int) -> None:
         mark_update(s, update_id, now=svc.now())
 
 
-async def _tell(update: Update, context: Context, text: str) -> None:
+async def _tell(update: Update, context: Context, plain: str, html: str) -> None:
+    """An alert on the button if it is still unanswered, else a message in the chat."""
     if update.callback_query is not None:
-        await update.callback_query.answer(text[:190], show_alert=True)
-    else:
-        await reply(update, context, text)
+        try:
+            await update.callback_query.answer(plain[:190], show_alert=True)
+            return
+        except BadRequest:  # the handler already answered the query: say it in the chat
+            pass
+    await reply(update, context, html)
 
 
 async def _refuse(update: Update, context: Context, svc: Services, account: Account | None) -> None:
     template = "unbound.html.j2" if account is None else "not_allowed.html.j2"
-    await _tell(update, context, svc.views.render(template, account=account))
+    text = svc.views.render(template, account=account)
+    await _tell(update, context, text, text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from functools import cached_property
 from importlib import resources
@@ -111,6 +112,8 @@ class Grades(_Frozen):
     quota_ratio: Annotated[Decimal, Field(ge=0, le=1)]
     excellent: str
     bands: tuple[GradeBand, ...]
+    # 科级干部: excellent ones are recommended to the district organisation department
+    section_level_ranks: tuple[str, ...] = ("正科级", "副科级")
 
     @field_validator("bands")
     @classmethod
@@ -162,7 +165,7 @@ class WorkingDayTime(_Frozen):
 
 
 class MonthsDay(MonthDay):
-    months: tuple[int, ...]
+    months: tuple[Annotated[int, Field(ge=1, le=12)], ...] = Field(min_length=1)
 
 
 class YearDay(MonthDay):
@@ -170,6 +173,8 @@ class YearDay(MonthDay):
 
 
 class Calendar(_Frozen):
+    """When each duty falls (local time), the objection window, and the working days."""
+
     objection_window_working_days: int = Field(ge=0)
     annual_deadline_month: int = Field(ge=1, le=12)
     monthly_reminder: MonthDay
@@ -178,6 +183,18 @@ class Calendar(_Frozen):
     half_year_bulletin: MonthsDay
     year_end_proposals: YearDay
     review_reminder: MonthsDay
+    # Working days are Monday to Friday, except these holidays, plus these 调休 workdays.
+    holidays: tuple[date, ...] = ()
+    workdays: tuple[date, ...] = ()
+
+    @model_validator(mode="after")
+    def _days_apart(self) -> Calendar:
+        both = sorted(set(self.holidays) & set(self.workdays))
+        if both:
+            raise ValueError(
+                "holidays and workdays share " + ", ".join(d.isoformat() for d in both)
+            )
+        return self
 
 
 class Rules(_Frozen):

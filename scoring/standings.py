@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
-from sqlmodel import Session, col
+from sqlalchemy import and_, func
+from sqlmodel import Session, col, select
 
 from scoring.engine import capped_bonus, category_score, grade_all
 from scoring.models import Department, Entry, Person, ReviewScore, VetoRecord
@@ -57,11 +57,11 @@ def live_entries(kind: str, period: Period):  # type: ignore[no-untyped-def]
 
 def compute_standings(session: Session, rules: Rules, period: Period) -> list[Standing]:
     """Every active person's standing, best first, with ranks (and grades if annual)."""
-    deducted: dict[int, dict[str, int]] = {}
-    rows = session.exec(  # type: ignore[call-overload]
+    deducted: dict[int | None, dict[str, int]] = {}
+    rows = session.exec(
         select(Entry.person_id, Entry.category, func.sum(Entry.points_cp))
         .where(live_entries("deduction", period))
-        .group_by(Entry.person_id, Entry.category)
+        .group_by(col(Entry.person_id), col(Entry.category))
     )
     for person_id, category, cp in rows:
         deducted.setdefault(person_id, {})[category] = cp
@@ -69,32 +69,29 @@ def compute_standings(session: Session, rules: Rules, period: Period) -> list[St
     best = (
         select(Entry.person_id, func.max(Entry.points_cp).label("cp"))
         .where(live_entries("bonus", period))
-        .group_by(Entry.person_id, Entry.bonus_key)
+        .group_by(col(Entry.person_id), col(Entry.bonus_key))
         .subquery()
     )
-    bonus = dict(
-        session.exec(  # type: ignore[call-overload]
-            select(best.c.person_id, func.sum(best.c.cp)).group_by(best.c.person_id)
-        ).all()
+    bonus: dict[int | None, int] = dict(
+        session.exec(select(best.c.person_id, func.sum(best.c.cp)).group_by(best.c.person_id)).all()
     )
-    reviews: dict[int, int] = {}
+    reviews: dict[int | None, int] = {}
     if period.annual:
         reviews = dict(
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 select(ReviewScore.person_id, ReviewScore.total_cp).where(
                     ReviewScore.year == period.year
                 )
             ).all()
         )
-    vetoed = {
-        row[0]
-        for row in session.exec(  # type: ignore[call-overload]
+    vetoed = set(
+        session.exec(
             select(VetoRecord.person_id).where(
                 VetoRecord.year == period.year, col(VetoRecord.fact_date) < period.end
             )
-        )
-    }
-    people = session.exec(  # type: ignore[call-overload]
+        ).all()
+    )
+    people = session.exec(
         select(Person.id, Person.name, Department.name, Person.rank)
         .join(Department, col(Department.id) == col(Person.department_id))
         .where(col(Person.active).is_(True))
@@ -104,6 +101,7 @@ def compute_standings(session: Session, rules: Rules, period: Period) -> list[St
     policy = rules.scoring
     standings: list[Standing] = []
     for person_id, name, dept, rank_level in people:
+        assert person_id is not None  # a stored row always has its id
         mine = deducted.get(person_id, {})
         cats: dict[str, CategoryResult] = {}
         total = Decimal(0)
@@ -142,9 +140,9 @@ def compute_standings(session: Session, rules: Rules, period: Period) -> list[St
         )
     standings.sort(key=lambda s: (-s.total, s.department, s.name, s.person_id))
     ranks, grades = grade_all([s.total for s in standings], [s.veto for s in standings], rules)
-    for s, rank, g in zip(standings, ranks, grades, strict=True):
-        s.rank = rank
-        s.grade = g.grade if period.annual else None
-        s.bonus_payout = g.payout
-        s.tie_flag = g.tie_flag if period.annual else False
+    for standing, rank, g in zip(standings, ranks, grades, strict=True):
+        standing.rank = rank
+        standing.grade = g.grade if period.annual else None
+        standing.bonus_payout = g.payout
+        standing.tie_flag = g.tie_flag if period.annual else False
     return standings

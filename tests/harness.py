@@ -74,6 +74,19 @@ class Bureau:
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.15)
 
+    async def settle_all(self, timeout: float = 60) -> None:
+        """Wait until every injected update has been handled (the bot answers each)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        quiet_since, seen = loop.time(), len(self.api.calls)
+        while loop.time() < deadline:
+            await asyncio.sleep(0.1)
+            if len(self.api.calls) != seen:
+                quiet_since, seen = loop.time(), len(self.api.calls)
+            elif not self.api.pending_updates and loop.time() - quiet_since > 0.5:
+                return
+        raise TimeoutError("the bot did not go quiet")
+
     def texts_to(self, who: str) -> list[str]:
         """Every text sent to a person's private chat."""
         return self.api.messages_to(self.users[who])

@@ -43,7 +43,9 @@ class MemoryRoster:
 
     @classmethod
     def of(
-        cls, rows: list[tuple[str, str]], leads: dict[tuple[str, str], tuple[str, ...]] | None = None
+        cls,
+        rows: list[tuple[str, str]],
+        leads: dict[tuple[str, str], tuple[str, ...]] | None = None,
     ) -> MemoryRoster:
         """People from (name, department) rows; leads maps (name, department) to 科室 led."""
         people = [RosterPerson(i, name, dept) for i, (name, dept) in enumerate(rows, start=1)]
@@ -70,9 +72,7 @@ class MemoryRoster:
 
     def department_bearers(self, department: str) -> list[tuple[RosterPerson, str]]:
         members = [(p, "科室共同承担") for p in self.people if p.department == department]
-        leaders = [
-            (p, "分管领导") for p in self.people if department in self.leads.get(p.id, ())
-        ]
+        leaders = [(p, "分管领导") for p in self.people if department in self.leads.get(p.id, ())]
         return members + leaders
 
     def all_labels(self) -> list[tuple[str, str]]:
@@ -154,8 +154,7 @@ def by_name(standings: list[Standing]) -> dict[str, Standing]:
     """Standings keyed by 'name' (or 'name(department)' when a name is shared)."""
     names = [s.name for s in standings]
     return {
-        (s.name if names.count(s.name) == 1 else f"{s.name}({s.department})"): s
-        for s in standings
+        (s.name if names.count(s.name) == 1 else f"{s.name}({s.department})"): s for s in standings
     }
 
 
@@ -165,9 +164,7 @@ def dump_sqlite(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     try:
         tables = [
             r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"
-            )
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
         ]
         return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
     finally:

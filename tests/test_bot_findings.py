@@ -63,3 +63,45 @@ def _card_id(call: object) -> int:
 
     data = json.loads(markup) if isinstance(markup, str) else markup
     return int(data["inline_keyboard"][0][0]["callback_data"].split(":")[1])
+
+
+async def test_a_redelivered_confirm_records_nothing_twice(bureau: Bureau) -> None:
+    card = await bureau.say("李督查", "王五 旷工两天")
+    press = bureau.api.inject_callback(bureau.users["李督查"], card, button="确认")
+    await bureau.settle()
+    bureau.api.redeliver(press["update_id"])  # as after a crash before Telegram was acknowledged
+    await bureau.settle()
+    deductions = [e for e in _entries(bureau) if e.kind == "deduction"]
+    assert [(e.item_code, e.points_cp) for e in deductions] == [("daily_absent", 400)]
+
+
+async def test_recorder_can_undo_within_ten_minutes_and_the_person_is_told(bureau: Bureau) -> None:
+    card = await bureau.say("李督查", "冯科员 迟到")
+    recorded = await bureau.press("李督查", card, "确认")
+    await bureau.settle()
+    undone = await bureau.press("李督查", recorded, "撤回(10分钟内)")
+    assert "已撤回" in (undone.text or "")
+    await bureau.settle()
+    assert any("已由记录人撤回" in t for t in bureau.texts_to("冯科员"))
+    standing = {s.name: s for s in bureau.svc.core.standings(Period.parse("2026"))}
+    assert standing["冯科员"].categories["daily"].score == 20
+    kinds = sorted(e.kind for e in _entries(bureau))
+    assert kinds == ["deduction", "revocation"]  # nothing deleted: the entry stays, revoked
+
+
+async def test_a_photo_with_a_caption_is_kept_as_evidence(bureau: Bureau) -> None:
+    card = await bureau.say("李督查", photo=b"\x89PNG evidence", caption="李四 脱岗")
+    assert "已附照片" in (card.text or "")
+    await bureau.press("李督查", card, "确认")
+    await bureau.settle()
+    (entry,) = _entries(bureau)
+    assert entry.evidence and bureau.api.file_bytes(entry.evidence) == b"\x89PNG evidence"
+
+
+async def test_a_department_finding_charges_members_and_their_leader(bureau: Bureau) -> None:
+    card = await bureau.say("李督查", "执法监察科 未制定季度执法计划")
+    text = card.text or ""
+    assert "张三(执法监察科) 扣 3 分" in text and "陈局(局领导) 扣 3 分(分管领导)" in text
+    await bureau.press("李督查", card, "确认")
+    await bureau.settle()
+    assert sorted(e.person_id for e in _entries(bureau)) == [3, 4, 6]

@@ -56,7 +56,10 @@ def test_several_people_separated_by_a_pause_mark_each_bear_the_item(
 ) -> None:
     f = parse("张三、李四 早退", rules, roster)
     assert f.item.code == "daily_early"
-    assert charges(f) == {"张三(办公室)": (D("0.5"), "本人"), "李四(执法监察科)": (D("0.5"), "本人")}
+    assert charges(f) == {
+        "张三(办公室)": (D("0.5"), "本人"),
+        "李四(执法监察科)": (D("0.5"), "本人"),
+    }
     assert f.total_points == 1
 
 
@@ -151,9 +154,7 @@ def test_an_unknown_name_that_sounds_alike_is_suggested_by_pinyin(
     assert caught.value.suggestions[0].text == "李四(执法监察科)"
 
 
-def test_an_unknown_name_like_no_one_gets_no_suggestion(
-    rules: Rules, roster: MemoryRoster
-) -> None:
+def test_an_unknown_name_like_no_one_gets_no_suggestion(rules: Rules, roster: MemoryRoster) -> None:
     with pytest.raises(UnknownPerson) as caught:
         parse("Bob 迟到", rules, roster)
     assert caught.value.suggestions == []
@@ -189,18 +190,14 @@ def test_a_count_in_the_wrong_unit_is_refused(
         parse(text, rules, roster)
 
 
-def test_a_yearly_item_cannot_be_counted_more_than_once(
-    rules: Rules, roster: MemoryRoster
-) -> None:
+def test_a_yearly_item_cannot_be_counted_more_than_once(rules: Rules, roster: MemoryRoster) -> None:
     assert parse("张三 笔记不足一万字", rules, roster).total_points == 2
     with pytest.raises(ParseError, match="每年只扣一次"):
         parse("张三 笔记不足一万字 2次", rules, roster)
 
 
 @pytest.mark.parametrize("text", ["张三 迟到 0次", "张三 迟到 零次", "张三 迟到 100次"])
-def test_a_count_outside_1_to_99_is_refused(
-    text: str, rules: Rules, roster: MemoryRoster
-) -> None:
+def test_a_count_outside_1_to_99_is_refused(text: str, rules: Rules, roster: MemoryRoster) -> None:
     with pytest.raises(ParseError, match="1 到 99"):
         parse(text, rules, roster)
 
@@ -257,21 +254,20 @@ def test_a_duty_incident_counted_twice_doubles_every_share(
     rules: Rules, roster: MemoryRoster
 ) -> None:
     f = parse("带班:赵局 值班:李四 记录不清 2项", rules, roster)
-    assert charges(f) == {"赵局(局领导)": (D(4), "带班领导"), "李四(执法监察科)": (D(2), "值班组员")}
+    assert charges(f) == {
+        "赵局(局领导)": (D(4), "带班领导"),
+        "李四(执法监察科)": (D(2), "值班组员"),
+    }
 
 
-def test_a_duty_incident_without_its_leader_is_refused(
-    rules: Rules, roster: MemoryRoster
-) -> None:
+def test_a_duty_incident_without_its_leader_is_refused(rules: Rules, roster: MemoryRoster) -> None:
     with pytest.raises(ParseError, match="带班"):
         parse("李四 信息不灵", rules, roster)
     with pytest.raises(ParseError, match="带班"):
         parse("值班:李四 信息不灵", rules, roster)
 
 
-def test_duty_prefixes_on_an_ordinary_item_are_refused(
-    rules: Rules, roster: MemoryRoster
-) -> None:
+def test_duty_prefixes_on_an_ordinary_item_are_refused(rules: Rules, roster: MemoryRoster) -> None:
     with pytest.raises(ParseError, match="只用于值班失误"):
         parse("带班:张三 迟到", rules, roster)
 

@@ -193,7 +193,9 @@ def test_a_broken_rules_file_lists_every_problem_with_its_place() -> None:
 
 def test_each_cross_reference_problem_is_listed_on_its_own_line() -> None:
     text = swap(default_rules_text(), 'grade_cap = "基本称职"', 'grade_cap = "较差"')
-    text = swap(text, 'reduced_grades = ["基本称职", "不称职"]', 'reduced_grades = ["基本称职", "差"]')
+    text = swap(
+        text, 'reduced_grades = ["基本称职", "不称职"]', 'reduced_grades = ["基本称职", "差"]'
+    )
     with pytest.raises(RulesError) as caught:
         parse_rules(text)
     assert caught.value.problems == [
@@ -265,7 +267,9 @@ def test_another_units_rules_file_changes_the_scores_with_no_code_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the other unit: 迟到 costs 1 point, and the bonus cap is 5
-    other = swap(default_rules_text(), 'name = "迟到"\npoints = "0.5"', 'name = "迟到"\npoints = "1"')
+    other = swap(
+        default_rules_text(), 'name = "迟到"\npoints = "0.5"', 'name = "迟到"\npoints = "1"'
+    )
     other = swap(other, 'cap = "10"', 'cap = "5"')
     path = tmp_path / "other-unit.toml"
     path.write_text(other, "utf-8")

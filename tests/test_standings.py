@@ -93,7 +93,9 @@ def test_category_score_stops_at_zero(service: Service, staff: dict[str, int]) -
 def test_with_the_floor_switched_off_a_category_can_go_below_zero(
     engine: Engine, staff: dict[str, int]
 ) -> None:
-    rules = parse_rules(default_rules_text().replace("floor_at_zero = true", "floor_at_zero = false"))
+    rules = parse_rules(
+        default_rules_text().replace("floor_at_zero = true", "floor_at_zero = false")
+    )
     assert rules.scoring.floor_at_zero is False
     service = Service(engine, rules)
     record(service, "王五 酗酒闹事 5次")
@@ -351,7 +353,9 @@ def test_revoking_a_bonus_restores_the_lower_level_of_the_same_honour(
     assert table(service)["张三"].bonus == 5
 
 
-def test_revoking_twice_is_refused(service: Service, session: Session, staff: dict[str, int]) -> None:
+def test_revoking_twice_is_refused(
+    service: Service, session: Session, staff: dict[str, int]
+) -> None:
     [entry] = record(service, "张三 迟到")
     service.revoke(entry, reason="误记", by="管理员", now=NOW)
     before = entry_count(session)

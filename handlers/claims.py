@@ -1,0 +1,429 @@
+"""Bonus claims: /claim asks kind → level → title → evidence; a leader presses 批准 or 驳回.
+
+The card goes, as the evidence photo or document with the card as its caption, to the
+claimant's leaders in charge and the leading group. Every copy is remembered, so the first
+decision shows on all of them. Callback queries are answered after the core call: when the
+core refuses (already decided, not your department), the gate's alert is that one answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.services import Services
+from handlers.common import Context, edit, gate, keyboard, reply, send, services
+from scoring import claims
+from scoring.accounts import Account, account_of_person
+from scoring.claims import ClaimView
+from scoring.db import transaction
+from scoring.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# Conversation states.
+KIND, LEVEL, TITLE, EVIDENCE, REASON = "kind", "level", "title", "evidence", "reason"
+# Callback data prefixes (card ids and level names stay far below 64 bytes).
+PICK_KIND, PICK_LEVEL, APPROVE, REJECT = "ck", "cv", "cl:a", "cl:r"
+# Seconds a half-finished claim or an unanswered reason question is kept.
+CLAIM_TIMEOUT, REASON_TIMEOUT = 30 * 60, 10 * 60
+DRAFT, REJECTING = "claim_draft", "claim_rejecting"
+SEND_ATTEMPTS = 3
+
+TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+FILE = filters.UpdateType.MESSAGE & (filters.PHOTO | filters.Document.ALL)
+OTHER = filters.UpdateType.MESSAGE & ~filters.COMMAND
+END = ConversationHandler.END
+
+
+# ------------------------------------------------------------ shared with appeals
+def conversation(**kwargs: Any) -> ConversationHandler:  # type: ignore[type-arg]
+    """A ConversationHandler per user and chat; its buttons need no per-message tracking."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*per_message=False.*", PTBUserWarning)
+        return ConversationHandler(**kwargs)
+
+
+def user_data(context: Context) -> dict[Any, Any]:
+    """This user's scratch space for a conversation."""
+    assert context.user_data is not None
+    return context.user_data
+
+
+def callback_tail(update: Update) -> str:
+    """What follows the last ':' in the pressed button's data (a card id, a level)."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    return update.callback_query.data.rsplit(":", 1)[1]
+
+
+def pressed(update: Update) -> list[tuple[int, int]]:
+    """The (chat, message) the button was pressed on, if known."""
+    message = update.callback_query.message if update.callback_query else None
+    return [(message.chat.id, message.message_id)] if message is not None else []
+
+
+async def answer(update: Update) -> None:
+    """Answer the button press (after the core call, so a refusal can be the alert)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+async def deliver(call: Callable[[], Awaitable[Message]], chat_id: int) -> Message | None:
+    """Send a photo or document, retrying network trouble; a final failure is logged."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await call()
+        except Forbidden:
+            log.warning("chat %s has blocked the bot; card not delivered", chat_id)
+            return None
+        except BadRequest as exc:  # not worth repeating (a wrong file id, a deleted chat)
+            log.warning("card to chat %s refused: %s", chat_id, exc)
+            return None
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            await asyncio.sleep(delay if isinstance(delay, int | float) else delay.total_seconds())
+        except NetworkError as exc:  # TimedOut included
+            log.warning("card to chat %s failed (attempt %s): %s", chat_id, attempt, exc)
+            await asyncio.sleep(0.2 * 2**attempt)
+    log.error("giving up sending a card to chat %s", chat_id)
+    return None
+
+
+async def edit_copies(
+    context: Context, copies: Iterable[tuple[int, int]], text: str, *, caption: bool
+) -> None:
+    """Show a decision on every copy of a card; the buttons go with the edit."""
+    for chat_id, message_id in dict.fromkeys(copies):
+        try:
+            if caption:
+                await context.bot.edit_message_caption(
+                    chat_id=chat_id, message_id=message_id, caption=text
+                )
+            else:
+                await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        except TelegramError as exc:
+            if "not modified" not in str(exc).lower():
+                log.warning("could not edit card copy %s/%s: %s", chat_id, message_id, exc)
+
+
+def remember_copies(svc: Services, copies: dict[int, list[Message | None]]) -> None:
+    """Store where each card was sent: {card id: sent messages}."""
+    with transaction(svc.engine) as s:
+        for card_id, messages in copies.items():
+            refs = [(m.chat_id, m.message_id) for m in messages if m is not None]
+            claims.add_copies(s, card_id, refs)
+
+
+def person_account(svc: Services, person_id: int) -> Account | None:
+    """The bound account of a roster person."""
+    with svc.core.session() as s:
+        return account_of_person(s, person_id)
+
+
+# ------------------------------------------------------------ the claimant's conversation
+def _draft(context: Context) -> dict[str, str]:
+    draft: dict[str, str] = user_data(context).setdefault(DRAFT, {})
+    return draft
+
+
+def _decide_keyboard(claim: ClaimView) -> InlineKeyboardMarkup:
+    return keyboard(
+        [[("批准", f"{APPROVE}:{claim.card_id}"), ("驳回", f"{REJECT}:{claim.card_id}")]]
+    )
+
+
+async def on_claim(update: Update, context: Context, account: Account | None) -> str:
+    """/claim: start a claim by choosing its kind (表彰 or 信息稿件)."""
+    svc = services(context)
+    user_data(context)[DRAFT] = {}
+    buttons = [[(k.name, f"{PICK_KIND}:{k.code}") for k in svc.rules.bonus.kinds]]
+    text = svc.views.render("claim_ask_kind.html.j2")
+    await reply(update, context, text, reply_markup=keyboard(buttons))
+    return KIND
+
+
+async def on_kind_button(update: Update, context: Context, account: Account | None) -> str:
+    """A kind was chosen: ask for its level with the rules file's levels."""
+    svc = services(context)
+    kind = claims.check_kind(svc.rules, callback_tail(update))
+    _draft(context)["kind"] = kind.code
+    await answer(update)
+    buttons = [[(level, f"{PICK_LEVEL}:{level}") for level in kind.levels]]
+    text = svc.views.render("claim_ask_level.html.j2", kind=kind)
+    await edit(update, text, reply_markup=keyboard(buttons))
+    return LEVEL
+
+
+async def on_level_button(update: Update, context: Context, account: Account | None) -> str:
+    """A level was chosen: ask for the honour's or article's title."""
+    svc = services(context)
+    draft = _draft(context)
+    level = callback_tail(update)
+    claims.check_level(svc.rules, draft.get("kind", ""), level)
+    draft["level"] = level
+    await answer(update)
+    kind = svc.rules.bonus_kind(draft["kind"])
+    await edit(update, svc.views.render("claim_ask_title.html.j2", kind=kind, level=level))
+    return TITLE
+
+
+async def on_title_text(update: Update, context: Context, account: Account | None) -> str:
+    """The title: ask for the evidence (a wrong title is asked again)."""
+    assert update.effective_message is not None
+    svc = services(context)
+    draft = _draft(context)
+    try:
+        draft["title"] = claims.check_title(update.effective_message.text or "")
+    except InputError as exc:
+        await reply(update, context, exc.message)
+        return TITLE
+    kind = svc.rules.bonus_kind(draft["kind"])
+    text = svc.views.render(
+        "claim_ask_evidence.html.j2", kind=kind, level=draft["level"], title=draft["title"]
+    )
+    await reply(update, context, text)
+    return EVIDENCE
+
+
+async def on_evidence(update: Update, context: Context, account: Account | None) -> object:
+    """The evidence: open the claim and send the card to everyone who may decide it."""
+    assert account is not None and update.effective_message is not None
+    svc = services(context)
+    evidence = _evidence(update.effective_message)
+    draft = user_data(context).pop(DRAFT, {})
+    claim, approvers = await svc.run(_open, svc, account, draft, evidence, update.update_id)
+    sent = [await _send_card(context, a.telegram_user_id, claim) for a in approvers]
+    await svc.run(remember_copies, svc, {claim.card_id: sent})
+    labels = [a.label for a in approvers]
+    await reply(
+        update, context, svc.views.render("claim_submitted.html.j2", c=claim, approvers=labels)
+    )
+    return END
+
+
+def _evidence(msg: Message) -> tuple[str, str]:
+    """The file id and type of the photo (largest size) or document sent."""
+    if msg.photo:
+        return msg.photo[-1].file_id, "photo"
+    assert msg.document is not None
+    return msg.document.file_id, "document"
+
+
+def _open(
+    svc: Services,
+    account: Account,
+    draft: dict[str, str],
+    evidence: tuple[str, str],
+    update_id: int,
+) -> tuple[ClaimView, list[Account]]:
+    now = svc.now()
+    with transaction(svc.engine) as s:
+        claim = claims.open_claim(
+            s,
+            svc.rules,
+            claimant=account,
+            kind=draft.get("kind", ""),
+            level=draft.get("level", ""),
+            title=draft.get("title", ""),
+            evidence=evidence[0],
+            evidence_type=evidence[1],
+            now=now,
+            update_id=update_id,
+        )
+        return claim, claims.approvers(s, claim)
+
+
+async def _send_card(context: Context, chat_id: int, claim: ClaimView) -> Message | None:
+    """The card as the evidence itself, captioned, with 批准 and 驳回."""
+    caption = services(context).views.render("claim_card.html.j2", c=claim)
+    markup = _decide_keyboard(claim)
+    bot = context.bot
+    if claim.evidence_type == "photo":
+        return await deliver(
+            lambda: bot.send_photo(chat_id, claim.evidence, caption=caption, reply_markup=markup),
+            chat_id,
+        )
+    return await deliver(
+        lambda: bot.send_document(chat_id, claim.evidence, caption=caption, reply_markup=markup),
+        chat_id,
+    )
+
+
+async def on_stray(update: Update, context: Context, account: Account | None) -> None:
+    """Something other than the step's answer: say again what this step needs."""
+    svc = services(context)
+    draft = _draft(context)
+    if "title" in draft:
+        text = svc.views.render("claim_need_evidence.html.j2")
+    elif "level" in draft:
+        kind = svc.rules.bonus_kind(draft["kind"])
+        text = svc.views.render("claim_ask_title.html.j2", kind=kind, level=draft["level"])
+    else:
+        text = svc.views.render("claim_need_button.html.j2")
+    await reply(update, context, text)
+
+
+async def on_cancel_claim(update: Update, context: Context, account: Account | None) -> object:
+    """/cancel during a claim: nothing is submitted."""
+    user_data(context).pop(DRAFT, None)
+    await reply(update, context, services(context).views.render("claim_cancelled.html.j2"))
+    return END
+
+
+# ------------------------------------------------------------ the approvers
+async def on_approve_button(update: Update, context: Context, account: Account | None) -> None:
+    """批准: record the bonus once, show the decision on every copy, tell the claimant."""
+    assert account is not None
+    svc = services(context)
+    claim = await svc.run(_approve, svc, int(callback_tail(update)), account, update.update_id)
+    await answer(update)
+    await _announce(update, context, claim)
+
+
+def _approve(svc: Services, card_id: int, account: Account, update_id: int) -> ClaimView:
+    now = svc.now()
+    with transaction(svc.engine) as s:
+        return claims.approve_claim(s, svc.rules, card_id, by=account, now=now, update_id=update_id)
+
+
+async def _announce(update: Update, context: Context, claim: ClaimView) -> None:
+    """The decision on every copy of the card, and the claimant told."""
+    svc = services(context)
+    text = svc.views.render("claim_decided.html.j2", c=claim)
+    await edit_copies(context, [*pressed(update), *claim.copies], text, caption=True)
+    target = await svc.run(person_account, svc, claim.claimant_id)
+    if target is None:
+        log.info("claimant %s has not bound Telegram; decision not sent", claim.claimant_id)
+        return
+    template = f"claim_{claim.state}_notice.html.j2"
+    notice = svc.views.render(template, c=claim, cap=svc.rules.bonus.cap)
+    await send(context, target.telegram_user_id, notice)
+
+
+async def on_reject_button(update: Update, context: Context, account: Account | None) -> str:
+    """驳回: ask this approver for the reason (the claim stays pending until they answer)."""
+    assert account is not None
+    svc = services(context)
+    claim = await svc.run(_to_decide, svc, int(callback_tail(update)), account)
+    user_data(context)[REJECTING] = claim.card_id
+    await answer(update)
+    await reply(update, context, svc.views.render("claim_ask_reason.html.j2", c=claim))
+    return REASON
+
+
+def _to_decide(svc: Services, card_id: int, account: Account) -> ClaimView:
+    with svc.core.session() as s:
+        return claims.claim_to_decide(s, svc.rules, card_id, by=account)
+
+
+async def on_reject_reason(update: Update, context: Context, account: Account | None) -> object:
+    """The reason: reject the claim, show it on every copy, tell the claimant."""
+    assert account is not None and update.effective_message is not None
+    svc = services(context)
+    card_id = user_data(context).get(REJECTING, 0)
+    reason = update.effective_message.text or ""
+    try:
+        claim = await svc.run(_reject, svc, card_id, reason, account, update.update_id)
+    except InputError as exc:
+        await reply(update, context, exc.message)
+        return REASON
+    user_data(context).pop(REJECTING, None)
+    await reply(update, context, svc.views.render("claim_rejected.html.j2", c=claim))
+    await _announce(update, context, claim)
+    return END
+
+
+def _reject(
+    svc: Services, card_id: int, reason: str, account: Account, update_id: int
+) -> ClaimView:
+    now = svc.now()
+    with transaction(svc.engine) as s:
+        return claims.reject_claim(
+            s, svc.rules, card_id, reason=reason, by=account, now=now, update_id=update_id
+        )
+
+
+async def on_cancel_reject(update: Update, context: Context, account: Account | None) -> object:
+    """/cancel instead of a reason: the claim stays pending."""
+    user_data(context).pop(REJECTING, None)
+    await reply(update, context, services(context).views.render("claim_reject_cancelled.html.j2"))
+    return END
+
+
+async def on_pending(update: Update, context: Context, account: Account | None) -> None:
+    """/pending: every claim this leader may decide, each again with its buttons."""
+    assert account is not None and update.effective_chat is not None
+    svc = services(context)
+    waiting = await svc.run(_awaiting, svc, account)
+    if not waiting:
+        await reply(update, context, svc.views.render("claim_none_pending.html.j2"))
+        return
+    await reply(update, context, svc.views.render("claim_pending_header.html.j2", n=len(waiting)))
+    chat_id = update.effective_chat.id
+    sent = {c.card_id: [await _send_card(context, chat_id, c)] for c in waiting}
+    await svc.run(remember_copies, svc, sent)
+
+
+def _awaiting(svc: Services, account: Account) -> list[ClaimView]:
+    with svc.core.session() as s:
+        return claims.claims_awaiting(s, svc.rules, by=account)
+
+
+def build() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """This module's handlers: the decision buttons, the reason question, the claim itself.
+
+    The reason conversation comes before the claim conversation, so a leader who presses
+    驳回 in the middle of their own claim gives the reason first.
+    """
+    private = filters.ChatType.PRIVATE
+    rejecting = conversation(
+        entry_points=[
+            CallbackQueryHandler(gate("claim_decide", on_reject_button), pattern=rf"^{REJECT}:\d+$")
+        ],
+        states={REASON: [MessageHandler(TEXT, gate("claim_decide", on_reject_reason))]},
+        fallbacks=[CommandHandler("cancel", gate("claim_decide", on_cancel_reject))],
+        allow_reentry=True,
+        conversation_timeout=REASON_TIMEOUT,
+        name="claim_reject",
+    )
+    stray = MessageHandler(OTHER, gate("claim", on_stray))
+    claiming = conversation(
+        entry_points=[CommandHandler("claim", gate("claim", on_claim), filters=private)],
+        states={
+            KIND: [
+                CallbackQueryHandler(gate("claim", on_kind_button), pattern=rf"^{PICK_KIND}:\w+$"),
+                stray,
+            ],
+            LEVEL: [
+                CallbackQueryHandler(gate("claim", on_level_button), pattern=rf"^{PICK_LEVEL}:"),
+                stray,
+            ],
+            TITLE: [MessageHandler(TEXT, gate("claim", on_title_text)), stray],
+            EVIDENCE: [MessageHandler(FILE, gate("claim", on_evidence)), stray],
+        },
+        fallbacks=[CommandHandler("cancel", gate("claim", on_cancel_claim))],
+        allow_reentry=True,
+        conversation_timeout=CLAIM_TIMEOUT,
+        name="claim",
+    )
+    return [
+        CallbackQueryHandler(gate("claim_decide", on_approve_button), pattern=rf"^{APPROVE}:\d+$"),
+        rejecting,
+        claiming,
+        CommandHandler("pending", gate("pending", on_pending), filters=private),
+    ]

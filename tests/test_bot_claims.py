@@ -1,0 +1,236 @@
+"""Bonus claims end to end: /claim → evidence → the leader's card → 批准 / 驳回 → standings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.fakeapi import ApiCall
+from scoring.models import Entry, PendingAction
+from scoring.periods import Period
+from tests.harness import Bureau
+
+PHOTO = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10"
+
+
+def _bonuses(b: Bureau) -> list[Entry]:
+    with Session(b.svc.engine) as s:
+        return list(s.exec(select(Entry).where(Entry.kind == "bonus")).all())
+
+
+def _bonus_of(b: Bureau, name: str) -> Decimal:
+    year = Period.parse(str(b.svc.now().year))
+    return {s.name: s.bonus for s in b.svc.core.standings(year)}[name]
+
+
+def _card_for(b: Bureau, who: str) -> dict[str, Any]:
+    """The newest claim card in this approver's chat (with its buttons)."""
+    card = b.api.last_message(b.users[who], with_keyboard=True)
+    assert card is not None and "加分申报" in (card.get("caption") or ""), card
+    return card
+
+
+def _current(b: Bureau, card: dict[str, Any]) -> dict[str, Any]:
+    now = b.api.message(card["chat"]["id"], card["message_id"])
+    assert now is not None
+    return now
+
+
+async def _claim(
+    b: Bureau,
+    who: str,
+    title: str = "全市安全生产先进个人",
+    *,
+    kind: str = "表彰",
+    level: str = "市级",
+    document: bool = False,
+) -> ApiCall:
+    """`who` walks through /claim; returns the bot's last answer (the claim submitted)."""
+    ask = await b.say(who, "/claim")
+    levels = await b.press(who, ask, kind)
+    asked_title = await b.press(who, levels, level)
+    assert "请发送" in (asked_title.text or "")
+    asked_evidence = await b.say(who, title)
+    assert "请发送证据" in (asked_evidence.text or "")
+    if document:
+        return await b.say(who, document=("表彰文件.pdf", b"%PDF-1.4 honour"))
+    return await b.say(who, photo=PHOTO)
+
+
+async def _approve(b: Bureau, who: str) -> None:
+    """`who` approves the newest claim card in their chat; the bot finishes all it sends."""
+    await b.press(who, _card_for(b, who), "批准")
+    await b.settle()
+
+
+async def test_claim_with_a_photo_approved_by_the_leader_counts_and_the_claimant_is_told(
+    bureau: Bureau,
+) -> None:
+    done = await _claim(bureau, "冯科员", level="省级")
+    assert "已提交" in (done.text or "") and "陈局" in (done.text or "")
+    assert _bonuses(bureau) == []
+    card = _card_for(bureau, "陈局")
+    assert "冯科员" in card["caption"] and "省级" in card["caption"] and card.get("photo")
+    since = len(bureau.api.calls)
+    await bureau.press("陈局", card, "批准")
+    notice = await bureau.api.wait_for_message(bureau.users["冯科员"], since=since)
+    assert "已批准" in (notice.text or "") and "加 8 分" in (notice.text or "")
+    assert "全市安全生产先进个人" in (notice.text or "")
+    assert _bonus_of(bureau, "冯科员") == Decimal(8)
+    [entry] = _bonuses(bureau)
+    assert entry.source == "bot" and entry.evidence and entry.recorded_by == "陈局(局领导)"
+
+
+async def test_every_copy_of_the_card_shows_the_decision(bureau: Bureau) -> None:
+    await _claim(bureau, "张三")
+    chen, zhou = _card_for(bureau, "陈局"), _card_for(bureau, "周组长")
+    await bureau.press("周组长", zhou, "批准")
+    await bureau.settle()
+    for card in (chen, zhou):
+        now = _current(bureau, card)
+        assert "已由 周组长(局领导) 批准" in now["caption"] and not now.get("reply_markup")
+
+
+async def test_pressing_approve_twice_records_once(bureau: Bureau) -> None:
+    await _claim(bureau, "冯科员")
+    card = _card_for(bureau, "陈局")
+    data = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await bureau.press("陈局", card, "批准")
+    since = len(bureau.api.calls)
+    bureau.api.inject_callback(bureau.users["陈局"], card, data=data)
+    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    assert "已由 陈局(局领导) 批准" in alert.params["text"]
+    assert len(_bonuses(bureau)) == 1
+
+
+async def test_two_approvers_racing_record_one_bonus_and_the_second_is_told_who(
+    bureau: Bureau,
+) -> None:
+    await _claim(bureau, "张三", document=True)
+    chen, zhou = _card_for(bureau, "陈局"), _card_for(bureau, "周组长")
+    assert chen.get("document") and zhou.get("document")
+    since = len(bureau.api.calls)
+    bureau.api.inject_callback(bureau.users["陈局"], chen, button="批准")
+    bureau.api.inject_callback(bureau.users["周组长"], zhou, button="批准")
+    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    await bureau.settle()
+    assert "已由 陈局(局领导) 批准" in alert.params["text"]
+    assert len(_bonuses(bureau)) == 1
+    assert _bonus_of(bureau, "张三") == Decimal(5)
+
+
+async def test_a_redelivered_approval_records_nothing_twice(bureau: Bureau) -> None:
+    await _claim(bureau, "冯科员")
+    card = _card_for(bureau, "陈局")
+    update = bureau.api.inject_callback(bureau.users["陈局"], card, button="批准")
+    await bureau.settle()
+    sent_before = len(bureau.texts_to("冯科员"))
+    bureau.api.redeliver(update["update_id"])
+    await bureau.settle()
+    assert len(_bonuses(bureau)) == 1
+    assert len(bureau.texts_to("冯科员")) == sent_before
+
+
+async def test_rejection_asks_a_reason_records_nothing_and_tells_the_claimant(
+    bureau: Bureau,
+) -> None:
+    await _claim(bureau, "冯科员", "一篇稿件", kind="信息稿件", level="区级")
+    card, other = _card_for(bureau, "陈局"), _card_for(bureau, "周组长")
+    asked = await bureau.press("陈局", card, "驳回")
+    assert "理由" in (asked.text or "")
+    since = len(bureau.api.calls)
+    answer = await bureau.say("陈局", "证明材料不是采用通知")
+    assert "已驳回" in (answer.text or "")
+    notice = await bureau.api.wait_for_message(bureau.users["冯科员"], since=since)
+    assert "驳回" in (notice.text or "") and "证明材料不是采用通知" in (notice.text or "")
+    await bureau.settle()
+    assert _bonuses(bureau) == []
+    assert "驳回" in _current(bureau, other)["caption"] and not _current(bureau, other).get(
+        "reply_markup"
+    )
+
+
+async def test_cancelling_the_reason_leaves_the_claim_pending_and_text_is_free_again(
+    bureau: Bureau,
+) -> None:
+    await _claim(bureau, "冯科员")
+    await bureau.press("陈局", _card_for(bureau, "陈局"), "驳回")
+    cancelled = await bureau.say("陈局", "/cancel")
+    assert "仍待审批" in (cancelled.text or "")
+    pending = await bureau.say("陈局", "/pending")
+    assert "1 项" in (pending.text or "")
+    await _approve(bureau, "陈局")
+    assert len(_bonuses(bureau)) == 1
+
+
+async def test_staff_pressing_approve_is_refused_and_nothing_changes(bureau: Bureau) -> None:
+    await _claim(bureau, "冯科员")
+    card = _card_for(bureau, "陈局")
+    data = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    since = len(bureau.api.calls)
+    bureau.api.inject_callback(bureau.users["李四"], card, data=data)
+    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    assert "没有这项操作的权限" in alert.params["text"]
+    await bureau.settle()
+    assert _bonuses(bureau) == []
+    assert _current(bureau, card).get("reply_markup")
+
+
+async def test_a_leader_of_another_department_is_refused(bureau: Bureau) -> None:
+    await _claim(bureau, "王五")  # 法规科: led by 周组长, not by 陈局
+    card = _card_for(bureau, "周组长")
+    data = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    assert bureau.api.last_message(bureau.users["陈局"], with_keyboard=True) is None
+    since = len(bureau.api.calls)
+    bureau.api.inject_callback(bureau.users["陈局"], card, data=data)
+    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    assert "分管领导" in alert.params["text"]
+    await bureau.settle()
+    assert _bonuses(bureau) == []
+
+
+async def test_the_same_title_counts_once_at_its_highest_level(bureau: Bureau) -> None:
+    await _claim(bureau, "冯科员", "优秀公务员", level="市级")
+    await _approve(bureau, "陈局")
+    await _claim(bureau, "冯科员", "优秀公务员", level="省级")
+    await _approve(bureau, "陈局")
+    assert len(_bonuses(bureau)) == 2
+    assert _bonus_of(bureau, "冯科员") == Decimal(8)
+
+
+async def test_the_years_bonus_is_capped_through_claims(bureau: Bureau) -> None:
+    for title in ("抗洪先进个人", "普法先进个人"):
+        await _claim(bureau, "冯科员", title, level="省级")
+        await _approve(bureau, "陈局")
+    assert _bonus_of(bureau, "冯科员") == Decimal(10)
+
+
+async def test_pending_lists_only_the_claims_this_leader_may_decide(bureau: Bureau) -> None:
+    await _claim(bureau, "冯科员", "办公室的表彰")
+    await _claim(bureau, "王五", "法规科的表彰")
+    listed = await bureau.say("陈局", "/pending")
+    assert "1 项" in (listed.text or "")
+    await bureau.settle()
+    card = _card_for(bureau, "陈局")
+    assert "办公室的表彰" in card["caption"] and "法规科的表彰" not in card["caption"]
+    listed = await bureau.say("周组长", "/pending")
+    assert "2 项" in (listed.text or "")
+    nothing = await bureau.say("冯科员", "/pending")
+    assert "没有这项操作的权限" in (nothing.text or "")
+
+
+async def test_claims_need_evidence_text_is_asked_again(bureau: Bureau) -> None:
+    ask = await bureau.say("李督查", "/claim")
+    levels = await bureau.press("李督查", ask, "信息稿件")
+    await bureau.press("李督查", levels, "市级")
+    await bureau.say("李督查", "某某稿件")
+    again = await bureau.say("李督查", "冯科员 迟到")  # an inspector's text is not a finding here
+    assert "必须附证据" in (again.text or "")
+    cancelled = await bureau.say("李督查", "/cancel")
+    assert "已取消" in (cancelled.text or "")
+    card = await bureau.say("李督查", "冯科员 迟到")  # after /cancel: a finding again
+    assert "请确认" in (card.text or "")
+    with Session(bureau.svc.engine) as s:
+        assert s.exec(select(PendingAction).where(PendingAction.kind == "claim")).all() == []
