@@ -24,7 +24,10 @@ def _log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks; exit status 1 if --check finds a difference."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[2])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmarks of the scoring core on a generated district-sized data set.",
+    )
     parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"one of: {', '.join(BENCHES)}")
     parser.add_argument("--reps", type=int, default=5, help="timed repetitions, best kept (5)")
     parser.add_argument("--scale", type=float, default=1.0, help="data set size factor (1)")

@@ -12,6 +12,8 @@ from scoring.db import make_engine
 from scoring.periods import Period
 from scoring.standings import Standing, compute_standings
 
+GOAL_SECONDS = 1.0  # the goal: under a second, and at most twice the bare aggregate
+GOAL_RATIO = 2.0
 BASELINE_SQL = "SELECT person_id, category, SUM(points_cp) FROM entry GROUP BY person_id, category"
 
 
@@ -43,6 +45,7 @@ def core(ctx: Context) -> Iterator[Result]:
         "seconds": round(seconds, 4),
         "baseline_seconds": round(baseline_seconds, 4),
         "ratio": round(seconds / baseline_seconds, 3),
+        "ok": seconds <= GOAL_SECONDS and seconds <= GOAL_RATIO * baseline_seconds,
         "people": people,
         "entries": ds.counts.get("entry", 0),
         "baseline_rows": groups,

@@ -1,7 +1,8 @@
 """A district-sized ledger, generated reproducibly into a SQLite file.
 
-The schema comes from the real migrations (``scoring.db.upgrade``); rows go in through
-SQLAlchemy core ``executemany`` in chunks, never ORM objects one by one. Entries are
+The schema comes from the real migrations (``scoring.db.upgrade``); rows go in by DBAPI
+``executemany`` in chunks (each value through its column's SQLAlchemy bind processor, so
+the file holds exactly what the ORM would write), never ORM objects one by one. Entries are
 written in fact-date order, as a year of recording would leave them: mostly personal
 deductions, some duty incidents and department charges, a few thousand bonuses whose
 titles recur at higher levels, and a few hundred revocations recorded afterwards.
@@ -330,29 +331,35 @@ def _bonuses(w: _World) -> list[Row]:
             )  # fmt: skip
 
     days = _working_days(spec.year)
-    award_levels = sorted(kinds["award"].levels, key=lambda lv: kinds["award"].levels[lv])
-    article_levels = sorted(kinds["article"].levels, key=lambda lv: kinds["article"].levels[lv])
+    honour = next((k for k in w.rules.bonus.kinds if k.department_wide), None)
+    personal = next((k for k in w.rules.bonus.kinds if not k.department_wide), None)
+    honour_levels = sorted(honour.levels, key=honour.levels.__getitem__) if honour else []
+    personal_levels = sorted(personal.levels, key=personal.levels.__getitem__) if personal else []
     n = 0
     while len(rows) < spec.bonuses:
         n += 1
-        if n % 8 == 0:  # a department's honour, sometimes raised later to a higher level
+        if honour and (n % 8 == 0 or not personal):
+            # A department's honour, sometimes raised later to a higher level.
             dept = rng.randrange(1, spec.departments + 1)
             title = f"{spec.year}年度{rng.choice(('先进集体', '优秀股室', '文明科室'))}第{n}号"
-            people = w.members[dept]
-            start = rng.randrange(0, len(award_levels))
+            start = rng.randrange(0, len(honour_levels))
             day = rng.choice(days[: len(days) * 2 // 3])
-            for level in award_levels[start : start + rng.choice((1, 1, 2))]:
-                grant("award", level, title, day, people, f"{w.departments[dept - 1]}集体荣誉")
+            for level in honour_levels[start : start + rng.choice((1, 1, 2))]:
+                role = f"{w.departments[dept - 1]}集体荣誉"
+                grant(honour.code, level, title, day, w.members[dept], role)
                 day = min(day + timedelta(days=rng.randrange(20, 90)), days[-1])
-        else:  # an article, sometimes picked up again by a higher level
+        elif personal:
+            # An article, sometimes picked up again by a higher level.
             person = rng.choice(w.active)
             topic = rng.choice(("食品安全", "特种设备", "计量", "消费维权"))
             title = f"关于{topic}工作的信息第{n}篇"
-            start = rng.randrange(0, len(article_levels))
+            start = rng.randrange(0, len(personal_levels))
             day = rng.choice(days)
-            for level in article_levels[start : start + rng.choice((1, 1, 1, 2, 3))]:
-                grant("article", level, title, day, [person], "本人")
+            for level in personal_levels[start : start + rng.choice((1, 1, 1, 2, 3))]:
+                grant(personal.code, level, title, day, [person], "本人")
                 day = min(day + timedelta(days=rng.randrange(3, 30)), days[-1])
+        else:
+            break
     del rows[spec.bonuses :]
     return rows
 

@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
+from bot.duties import schedule_duties
 from bot.services import Services
 from bot.settings import Settings
 
@@ -36,7 +37,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(
-    settings: Settings, services: Services | None = None, *, rate_limit: bool = True
+    settings: Settings, services: Services | None = None, *, rate_limit: bool | None = None
 ) -> Application:  # type: ignore[type-arg]
     """The bot: services in bot_data, every handler registered, the error handler last."""
     from handlers import register
@@ -49,10 +50,11 @@ def build_application(
         .base_file_url(settings.bot_api_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
     )
-    if rate_limit:
+    if settings.rate_limit if rate_limit is None else rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app = builder.build()
     app.bot_data["services"] = svc
     register(app)
+    schedule_duties(app)
     app.add_error_handler(on_error)
     return app

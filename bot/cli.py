@@ -316,11 +316,14 @@ def standings(
 ) -> None:
     """Standings for a period: categories, bonus, total, rank (and grade for a year)."""
     p = Period.parse(period)
-    with _service() as (svc, _settings):
+    with _service() as (svc, settings):
         rows = svc.standings(p)
         rules = svc.rules
+        final = _period_final(svc, p, settings)
     if as_json:
-        sys.stdout.write(json.dumps([standing_json(s) for s in rows], ensure_ascii=False, indent=1))
+        # final: every quarter of the period noticed and its objection window closed
+        data = [{**standing_json(s), "final": final} for s in rows]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1))
         sys.stdout.write("\n")
         return
     table = standings_table(rules, p, rows)
@@ -440,6 +443,113 @@ def unbind(name: str) -> None:
     with _service() as (svc, settings), transaction(svc.engine) as s:
         label = unbind_person(s, name, now=settings.now(), actor=DEFAULT_ACTOR)
     out.print(f"已解除 {label} 的 Telegram 绑定")
+
+
+# ---------------------------------------------------------------- the calendar
+def _period_final(svc: Service, p: Period, settings: Settings) -> bool:
+    from scoring.duties import period_final
+
+    with svc.session() as s:
+        return period_final(s, p, settings.now().date())
+
+
+JOB_STATUS = {
+    "done": "已完成",
+    "due": "待执行(机器人下一次运行时)",
+    "skipped": "不补发(早于机器人启用,或已有更新的一期)",
+    "scheduled": "未到时间",
+}
+
+
+@app.command()
+@friendly
+def jobs() -> None:
+    """Every calendar duty: the latest one due and the next one, with whether it is done."""
+    from scoring.duties import install_time, job_rows
+
+    with _service() as (svc, settings):
+        now = settings.now()
+        with svc.session() as s:
+            rows = job_rows(s, svc.rules.calendar, settings.tz, now)
+            installed = install_time(s, settings.tz)
+    table = Table(title=f"定时任务({settings.timezone},现在 {now:%Y-%m-%d %H:%M})")
+    for h in ("任务", "编号", "时间", "状态"):
+        table.add_column(h, no_wrap=h != "任务")
+    for r in rows:
+        status = JOB_STATUS[r.status]
+        if r.done_at is not None:
+            status += f" {r.done_at:%Y-%m-%d %H:%M}"
+        table.add_row(r.name, r.key, f"{r.due:%Y-%m-%d %H:%M}", status)
+    out.print(table)
+    if installed is None:
+        out.print("机器人尚未运行过:首次启动时间即启用时间,此前到期的任务不补发。")
+    else:
+        out.print(f"机器人启用于 {installed:%Y-%m-%d %H:%M};每类任务只补发最近到期的一期。")
+
+
+@app.command()
+@friendly
+def bulletin(
+    period: Annotated[str, typer.Option("--period", help="2026H1、2026H2")],
+    send: Annotated[bool, typer.Option("--send", help="同时发到群聊")] = False,
+    folder: Annotated[Path | None, typer.Option("--out", help="输出文件夹")] = None,
+) -> None:
+    """Render a half-year bulletin (text, chart PNG, Excel) and optionally post it."""
+    import asyncio
+
+    from bot.bulletins import find_cjk_font, plain, render_bulletin
+    from bot.views import Views
+
+    p = Period.parse(period)
+    with _service() as (svc, settings):
+        if send:
+            _require_token(settings)
+            if settings.group_chat_id is None:
+                raise InputError("缺少 KAOHE_GROUP_CHAT_ID:请填写要发送通报的群聊 id")
+        with svc.session() as s:
+            rendered = render_bulletin(s, svc.rules, Views(), p, font=find_cjk_font())
+        target = folder or Path(f"bulletin-{p.label}")
+        png, xlsx = rendered.write(target)
+        out.print(plain(rendered.text), markup=False)
+        out.print()
+        out.print(f"文件夹:{target.resolve()}")
+        if png is None:
+            err.print("[yellow]警告:未找到中文字体,未生成图表(make fonts 可安装)[/yellow]")
+        else:
+            out.print(f"图表:{png}")
+        out.print(f"Excel:{xlsx}")
+        if send:
+            asyncio.run(_post_bulletin(svc, settings, rendered))
+            out.print(f"已发送到群聊 {settings.group_chat_id}")
+
+
+async def _post_bulletin(svc: Service, settings: Settings, rendered: Any) -> None:
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from bot.duties import bulletin_parts, deliver
+    from bot.services import Services
+    from bot.views import Views
+    from scoring.db import transaction
+    from scoring.duties import mark_done
+
+    services = Services(settings, svc.rules, svc.engine, svc, Views())
+    bot = Bot(settings.bot_token, base_url=settings.bot_api_base_url,
+              base_file_url=settings.bot_api_file_url)  # fmt: skip
+    try:
+        async with bot:
+            for part in bulletin_parts(services, rendered):
+                await deliver(bot, part)
+    except TelegramError as exc:
+        raise InputError(f"发送失败:{exc}") from None
+    # the bot will not post this half-year again
+    with transaction(svc.engine) as s:
+        mark_done(
+            s,
+            f"bulletin:{rendered.period.label}",
+            now=settings.now(),
+            detail="kaohe bulletin --send",
+        )
 
 
 def main() -> None:

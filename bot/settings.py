@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     group_chat_id: int | None = None
     timezone: str = "Asia/Shanghai"
     rules_file: str | None = None
+    rate_limit: bool = True
 
     @field_validator("timezone")
     @classmethod

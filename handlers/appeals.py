@@ -17,7 +17,7 @@ from handlers.claims import (
     END,
     TEXT,
     answer,
-    callback_tail,
+    callback_id,
     conversation,
     edit_copies,
     person_account,
@@ -44,7 +44,7 @@ async def on_appeal_button(update: Update, context: Context, account: Account | 
     """申诉 on a deduction notice: only the person charged may appeal; ask the reason."""
     assert account is not None
     svc = services(context)
-    entry = await svc.run(_appealable, svc, int(callback_tail(update)), account)
+    entry = await svc.run(_appealable, svc, callback_id(update), account)
     user_data(context)[APPEALING] = entry.entry_id
     await answer(update)
     await reply(update, context, svc.views.render("appeal_ask_reason.html.j2", e=entry))
@@ -65,7 +65,7 @@ async def on_appeal_reason(update: Update, context: Context, account: Account | 
     try:
         appeal, deciders = await svc.run(_open, svc, entry_id, reason, account, update.update_id)
     except InputError as exc:
-        await reply(update, context, exc.message)
+        await reply(update, context, svc.views.render("error.html.j2", error=exc))
         return REASON
     user_data(context).pop(APPEALING, None)
     card = svc.views.render("appeal_card.html.j2", a=appeal)
@@ -104,7 +104,7 @@ async def on_decision_button(update: Update, context: Context, account: Account 
     assert account is not None and update.callback_query is not None
     svc = services(context)
     revoke = (update.callback_query.data or "").startswith(REVOKE)
-    card_id = int(callback_tail(update))
+    card_id = callback_id(update)
     appeal, recorder = await svc.run(_decide, svc, card_id, revoke, account, update.update_id)
     await answer(update)
     text = svc.views.render("appeal_decided.html.j2", a=appeal)
@@ -127,19 +127,19 @@ def _decide(
         return appeal, appeals.recorder_of(s, appeal)
 
 
-def build() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build() -> list[BaseHandler]:
     """This module's handlers: the decision buttons and the reason question."""
     appealing = conversation(
         entry_points=[
             CallbackQueryHandler(gate("appeal", on_appeal_button), pattern=rf"^{APPEAL}:\d+$")
         ],
-        states={REASON: [MessageHandler(TEXT, gate("appeal", on_appeal_reason))]},
+        states={REASON: [MessageHandler(TEXT, gate("appeal", on_appeal_reason, records=True))]},
         fallbacks=[CommandHandler("cancel", gate("appeal", on_cancel_appeal))],
         allow_reentry=True,
         conversation_timeout=REASON_TIMEOUT,
         name="appeal",
     )
-    decide = gate("appeal_decide", on_decision_button)
+    decide = gate("appeal_decide", on_decision_button, records=True)
     return [
         CallbackQueryHandler(decide, pattern=rf"^(?:{UPHOLD}|{REVOKE}):\d+$"),
         appealing,

@@ -32,7 +32,7 @@ from scoring import claims
 from scoring.accounts import Account, account_of_person
 from scoring.claims import ClaimView
 from scoring.db import transaction
-from scoring.errors import InputError
+from scoring.errors import InputError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ END = ConversationHandler.END
 
 
 # ------------------------------------------------------------ shared with appeals
-def conversation(**kwargs: Any) -> ConversationHandler:  # type: ignore[type-arg]
+def conversation(**kwargs: Any) -> ConversationHandler:
     """A ConversationHandler per user and chat; its buttons need no per-message tracking."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*per_message=False.*", PTBUserWarning)
@@ -66,9 +66,22 @@ def user_data(context: Context) -> dict[Any, Any]:
 
 
 def callback_tail(update: Update) -> str:
-    """What follows the last ':' in the pressed button's data (a card id, a level)."""
-    assert update.callback_query is not None and update.callback_query.data is not None
-    return update.callback_query.data.rsplit(":", 1)[1]
+    """What follows the last ':' in the pressed button's data (a card id, a level).
+
+    PTB lets a button without data reach any patterned handler: such a press is refused.
+    """
+    data = update.callback_query.data if update.callback_query is not None else None
+    if not data or ":" not in data:
+        raise NotFound("这个按钮已失效")
+    return data.rsplit(":", 1)[1]
+
+
+def callback_id(update: Update) -> int:
+    """The card or entry id at the end of the pressed button's data."""
+    tail = callback_tail(update)
+    if not tail.isdecimal():
+        raise NotFound("这个按钮已失效")
+    return int(tail)
 
 
 def pressed(update: Update) -> list[tuple[int, int]]:
@@ -190,7 +203,7 @@ async def on_title_text(update: Update, context: Context, account: Account | Non
     try:
         draft["title"] = claims.check_title(update.effective_message.text or "")
     except InputError as exc:
-        await reply(update, context, exc.message)
+        await reply(update, context, svc.views.render("error.html.j2", error=exc))
         return TITLE
     kind = svc.rules.bonus_kind(draft["kind"])
     text = svc.views.render(
@@ -290,7 +303,7 @@ async def on_approve_button(update: Update, context: Context, account: Account |
     """批准: record the bonus once, show the decision on every copy, tell the claimant."""
     assert account is not None
     svc = services(context)
-    claim = await svc.run(_approve, svc, int(callback_tail(update)), account, update.update_id)
+    claim = await svc.run(_approve, svc, callback_id(update), account, update.update_id)
     await answer(update)
     await _announce(update, context, claim)
 
@@ -319,7 +332,7 @@ async def on_reject_button(update: Update, context: Context, account: Account | 
     """驳回: ask this approver for the reason (the claim stays pending until they answer)."""
     assert account is not None
     svc = services(context)
-    claim = await svc.run(_to_decide, svc, int(callback_tail(update)), account)
+    claim = await svc.run(_to_decide, svc, callback_id(update), account)
     user_data(context)[REJECTING] = claim.card_id
     await answer(update)
     await reply(update, context, svc.views.render("claim_ask_reason.html.j2", c=claim))
@@ -340,7 +353,7 @@ async def on_reject_reason(update: Update, context: Context, account: Account | 
     try:
         claim = await svc.run(_reject, svc, card_id, reason, account, update.update_id)
     except InputError as exc:
-        await reply(update, context, exc.message)
+        await reply(update, context, svc.views.render("error.html.j2", error=exc))
         return REASON
     user_data(context).pop(REJECTING, None)
     await reply(update, context, svc.views.render("claim_rejected.html.j2", c=claim))
@@ -384,7 +397,7 @@ def _awaiting(svc: Services, account: Account) -> list[ClaimView]:
         return claims.claims_awaiting(s, svc.rules, by=account)
 
 
-def build() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build() -> list[BaseHandler]:
     """This module's handlers: the decision buttons, the reason question, the claim itself.
 
     The reason conversation comes before the claim conversation, so a leader who presses
@@ -395,13 +408,15 @@ def build() -> list[BaseHandler]:  # type: ignore[type-arg]
         entry_points=[
             CallbackQueryHandler(gate("claim_decide", on_reject_button), pattern=rf"^{REJECT}:\d+$")
         ],
-        states={REASON: [MessageHandler(TEXT, gate("claim_decide", on_reject_reason))]},
+        states={
+            REASON: [MessageHandler(TEXT, gate("claim_decide", on_reject_reason, records=True))]
+        },
         fallbacks=[CommandHandler("cancel", gate("claim_decide", on_cancel_reject))],
         allow_reentry=True,
         conversation_timeout=REASON_TIMEOUT,
         name="claim_reject",
     )
-    stray = MessageHandler(OTHER, gate("claim", on_stray))
+    stray: MessageHandler[Context, object] = MessageHandler(OTHER, gate("claim", on_stray))
     claiming = conversation(
         entry_points=[CommandHandler("claim", gate("claim", on_claim), filters=private)],
         states={
@@ -414,7 +429,7 @@ def build() -> list[BaseHandler]:  # type: ignore[type-arg]
                 stray,
             ],
             TITLE: [MessageHandler(TEXT, gate("claim", on_title_text)), stray],
-            EVIDENCE: [MessageHandler(FILE, gate("claim", on_evidence)), stray],
+            EVIDENCE: [MessageHandler(FILE, gate("claim", on_evidence, records=True)), stray],
         },
         fallbacks=[CommandHandler("cancel", gate("claim", on_cancel_claim))],
         allow_reentry=True,
@@ -422,7 +437,9 @@ def build() -> list[BaseHandler]:  # type: ignore[type-arg]
         name="claim",
     )
     return [
-        CallbackQueryHandler(gate("claim_decide", on_approve_button), pattern=rf"^{APPROVE}:\d+$"),
+        CallbackQueryHandler(
+            gate("claim_decide", on_approve_button, records=True), pattern=rf"^{APPROVE}:\d+$"
+        ),
         rejecting,
         claiming,
         CommandHandler("pending", gate("pending", on_pending), filters=private),

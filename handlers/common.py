@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import wraps
 from typing import Any
 
@@ -22,7 +22,7 @@ from scoring.pending import mark_update, update_seen
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Gated = Callable[[Update, Context, Account | None], Awaitable[Any]]
-Plain = Callable[[Update, Context], Awaitable[Any]]
+Plain = Callable[[Update, Context], Coroutine[Any, Any, Any]]
 SEND_ATTEMPTS = 4
 
 
@@ -79,8 +79,14 @@ async def edit(update: Update, text: str, **kwargs: Any) -> None:
             raise
 
 
-def gate(name: str, callback: Gated) -> Plain:
-    """Run a handler only for those PERMISSIONS[name] allows, once per Telegram update."""
+def gate(name: str, callback: Gated, *, records: bool = False) -> Plain:
+    """Run a handler only for those PERMISSIONS[name] allows, at most once per update.
+
+    The update id is stored when the update is admitted, in the same transaction as the
+    account look-up, so a redelivered update is skipped. A handler that records
+    (``records=True``) stores it instead in the very transaction of what it records, so a
+    crash before that commit leaves the update to be processed again, exactly once.
+    """
     allowed = PERMISSIONS[name]
 
     @wraps(callback)
@@ -89,33 +95,32 @@ def gate(name: str, callback: Gated) -> Plain:
         user = update.effective_user
         if user is None or user.is_bot:
             return ConversationHandler.END
-        seen, account = await svc.run(_lookup, svc, update.update_id, user.id)
+        seen, account = await svc.run(_admit, svc, update.update_id, user.id, not records)
         if seen:
             log.info("update %s already processed; skipped", update.update_id)
             return ConversationHandler.END
         if allowed is not None and (account is None or not account.has(*allowed)):
+            if records:
+                await svc.run(_admit, svc, update.update_id, user.id, True)
             await _refuse(update, context, svc, account)
-            await svc.run(_mark, svc, update.update_id)
             return ConversationHandler.END
         try:
-            result = await callback(update, context, account)
+            return await callback(update, context, account)
         except KaoheError as exc:
             await _tell(update, context, exc.message, svc.views.render("error.html.j2", error=exc))
-            result = ConversationHandler.END
-        await svc.run(_mark, svc, update.update_id)
-        return result
+            return ConversationHandler.END
 
     return wrapper
 
 
-def _lookup(svc: Services, update_id: int, user_id: int) -> tuple[bool, Account | None]:
-    with svc.core.session() as s:
-        return update_seen(s, update_id), account_for(s, user_id)
-
-
-def _mark(svc: Services, update_id: int) -> None:
+def _admit(svc: Services, update_id: int, user_id: int, mark: bool) -> tuple[bool, Account | None]:
+    """(already processed?, the sender's account), marking the update processed if asked."""
     with transaction(svc.engine) as s:
-        mark_update(s, update_id, now=svc.now())
+        if update_seen(s, update_id):
+            return True, None
+        if mark:
+            mark_update(s, update_id, now=svc.now())
+        return False, account_for(s, user_id)
 
 
 async def _tell(update: Update, context: Context, plain: str, html: str) -> None:

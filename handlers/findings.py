@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from bot.services import Services
 from handlers.common import Context, edit, gate, keyboard, reply, send, services
 from scoring import findings
-from scoring.accounts import Account, account_of_person
+from scoring.accounts import Account
 from scoring.db import transaction
 from scoring.errors import ParseError
 from scoring.findings import FindingView
@@ -52,16 +52,7 @@ async def _show_card(update: Update, context: Context, svc: Services, view: Find
     text = svc.views.render(
         "finding_confirm.html.j2", f=view, undo_minutes=svc.rules.bot.undo_minutes
     )
-    sent = await reply(update, context, text, reply_markup=_confirm_keyboard(view))
-    if sent is not None:
-        await svc.run(_attach, svc, view.card_id, sent.chat_id, sent.message_id)
-
-
-def _attach(svc: Services, card_id: int, chat_id: int, message_id: int) -> None:
-    from scoring.pending import attach_message
-
-    with transaction(svc.engine) as s:
-        attach_message(s, card_id, chat_id=chat_id, message_id=message_id)
+    await reply(update, context, text, reply_markup=_confirm_keyboard(view))
 
 
 async def _offer_suggestions(
@@ -122,9 +113,6 @@ async def on_pick_button(update: Update, context: Context, account: Account | No
         "finding_confirm.html.j2", f=view, undo_minutes=svc.rules.bot.undo_minutes
     )
     await edit(update, text, reply_markup=_confirm_keyboard(view))
-    query = update.callback_query
-    if query.message is not None:
-        await svc.run(_attach, svc, view.card_id, query.message.chat.id, query.message.message_id)
 
 
 async def on_confirm_button(update: Update, context: Context, account: Account | None) -> None:
@@ -147,36 +135,20 @@ async def on_confirm_button(update: Update, context: Context, account: Account |
         svc.views.render("finding_recorded.html.j2", f=view, undo_minutes=minutes),
         reply_markup=keyboard([[(f"撤回({minutes}分钟内)", f"{UNDO}:{card_id}")]]),
     )
+    await _notify(context, svc, "finding_notice.html.j2", view)
+
+
+async def _notify(context: Context, svc: Services, template: str, view: FindingView) -> None:
+    """Tell each person charged (those who have bound Telegram); notices carry 申诉."""
     for charge in view.charges:
-        await _notify(context, svc, charge.person_id, "finding_notice.html.j2", view, charge)
-
-
-async def _notify(
-    context: Context,
-    svc: Services,
-    person_id: int,
-    template: str,
-    view: FindingView,
-    charge: object,
-) -> None:
-    def lookup() -> Account | None:
-        with svc.core.session() as s:
-            return account_of_person(s, person_id)
-
-    target = await svc.run(lookup)
-    if target is None:
-        log.info("person %s has not bound Telegram; notice not sent", person_id)
-        return
-    entry_id = getattr(charge, "entry_id", None)
-    markup = (
-        keyboard([[("申诉", f"ap:{entry_id}")]]) if template == "finding_notice.html.j2" else None
-    )
-    await send(
-        context,
-        target.telegram_user_id,
-        svc.views.render(template, f=view, c=charge),
-        reply_markup=markup,
-    )
+        if charge.telegram_user_id is None:
+            log.info("person %s has not bound Telegram; notice not sent", charge.person_id)
+            continue
+        markup = None
+        if template == "finding_notice.html.j2":
+            markup = keyboard([[("申诉", f"ap:{charge.entry_id}")]])
+        text = svc.views.render(template, f=view, c=charge)
+        await send(context, charge.telegram_user_id, text, reply_markup=markup)
 
 
 async def on_cancel_button(update: Update, context: Context, account: Account | None) -> None:
@@ -209,8 +181,7 @@ async def on_undo_button(update: Update, context: Context, account: Account | No
 
     view = await svc.run(undo)
     await edit(update, svc.views.render("finding_undone.html.j2", f=view))
-    for charge in view.charges:
-        await _notify(context, svc, charge.person_id, "finding_undone_notice.html.j2", view, charge)
+    await _notify(context, svc, "finding_undone_notice.html.j2", view)
 
 
 def build() -> list[BaseHandler]:  # type: ignore[type-arg]
@@ -218,10 +189,12 @@ def build() -> list[BaseHandler]:  # type: ignore[type-arg]
     text = (filters.TEXT & ~filters.COMMAND) | (filters.PHOTO & filters.CaptionRegex(r"\S"))
     return [
         CallbackQueryHandler(
-            gate("finding_confirm", on_confirm_button), pattern=rf"^{CONFIRM}:\d+$"
+            gate("finding_confirm", on_confirm_button, records=True), pattern=rf"^{CONFIRM}:\d+$"
         ),
         CallbackQueryHandler(gate("finding_cancel", on_cancel_button), pattern=rf"^{CANCEL}:\d+$"),
-        CallbackQueryHandler(gate("finding_undo", on_undo_button), pattern=rf"^{UNDO}:\d+$"),
+        CallbackQueryHandler(
+            gate("finding_undo", on_undo_button, records=True), pattern=rf"^{UNDO}:\d+$"
+        ),
         CallbackQueryHandler(gate("finding_pick", on_pick_button), pattern=rf"^{PICK}:\d+:\d+$"),
         MessageHandler(filters.ChatType.PRIVATE & text, gate("finding", on_finding_text)),
     ]

@@ -137,5 +137,5 @@ def build() -> list[BaseHandler]:  # type: ignore[type-arg]
         CommandHandler("dept", gate("dept", on_dept)),
         CommandHandler("standings", gate("standings", on_standings)),
         CommandHandler("veto", gate("veto", on_veto)),
-        CommandHandler("revoke", gate("revoke", on_revoke)),
+        CommandHandler("revoke", gate("revoke", on_revoke, records=True)),
     ]

@@ -28,6 +28,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from scoring import calendar, ledger
+from scoring.accounts import Account, account_of_person
 from scoring.calendar import Duty
 from scoring.errors import Conflict, InputError
 from scoring.ledger import EntryView
@@ -45,7 +46,6 @@ from scoring.models import (
 from scoring.parser import Charge, Finding, RosterPerson
 from scoring.pending import Card, cards, get_card, open_card, resolve_card
 from scoring.periods import Period
-from scoring.points import from_cp
 from scoring.rules import Calendar, Rules
 from scoring.standings import Standing, compute_standings, live_entries
 
@@ -56,8 +56,8 @@ DUTY_SOURCE = "duty"
 
 
 def aware(value: datetime, tz: tzinfo) -> datetime:
-    """A stored time with its zone (SQLite hands times back naive, in local time)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    """A stored time in the bot's zone (a naive one, from some databases, read as local)."""
+    return value.astimezone(tz) if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
 # ------------------------------------------------------------------ the run book
@@ -174,7 +174,19 @@ def job_rows(session: Session, cal: Calendar, tz: tzinfo, now: datetime) -> list
             JobRow(key, "annual", calendar.KIND_NAMES["annual"], aware(lock.locked_at, tz),
                    "done" if run else "due", aware(run.done_at, tz) if run else None)
         )  # fmt: skip
-    return sorted(rows, key=lambda r: (calendar.KINDS + ("annual",)).index(r.kind))
+    order = (*calendar.KINDS, "annual")
+    return sorted(rows, key=lambda r: order.index(r.kind))
+
+
+def bound_accounts(session: Session, *roles: str) -> list[Account]:
+    """Bound, active people (holding any of the roles, if some are given), in roster order."""
+    ids = session.exec(
+        select(Person.id)
+        .where(col(Person.telegram_user_id).is_not(None), col(Person.active).is_(True))
+        .order_by(col(Person.id))
+    ).all()
+    accounts = [account_of_person(session, pid) for pid in ids if pid is not None]
+    return [a for a in accounts if a is not None and (not roles or a.has(*roles))]
 
 
 # ------------------------------------------------------------------ notices and windows
@@ -267,7 +279,17 @@ class QuarterNotice:
 
 
 def _department_order(session: Session) -> dict[str, int]:
-    return {name: i for i, name in session.exec(select(Department.id, Department.name)).all()}
+    rows = session.exec(select(col(Department.id), col(Department.name))).all()
+    return {name: i or 0 for i, name in rows}
+
+
+def _unit(rules: Rules, entry: EntryView) -> str:
+    if entry.kind != "deduction":
+        return ""
+    try:
+        return rules.item(entry.item_code).unit
+    except KeyError:  # an item this rules file no longer has
+        return ""
 
 
 def _grouped(
@@ -275,8 +297,7 @@ def _grouped(
 ) -> list[DepartmentLines]:
     groups: dict[str, DepartmentLines] = {}
     for e in entries:
-        unit = rules.item(e.item_code).unit if e.kind == "deduction" and e.item_code in {
-            i.code for i in rules.items} else ""  # fmt: skip
+        unit = _unit(rules, e)
         groups.setdefault(e.department, DepartmentLines(e.department)).lines.append(
             NoticeLine(e.id, e.name, e.item_name, e.count, unit, e.points, e.fact_date, e.role)
         )
@@ -299,14 +320,18 @@ def quarter_notice(session: Session, rules: Rules, period: Period) -> QuarterNot
             select(VetoRecord, Person.name, Department.name)
             .join(Person, col(Person.id) == col(VetoRecord.person_id))
             .join(Department, col(Department.id) == col(Person.department_id))
-            .where(col(VetoRecord.fact_date) >= period.start, col(VetoRecord.fact_date) < period.end)
+            .where(
+                col(VetoRecord.fact_date) >= period.start, col(VetoRecord.fact_date) < period.end
+            )
             .order_by(col(VetoRecord.fact_date), col(VetoRecord.id))
         ).all()
     ]
     return QuarterNotice(period, calendar.period_title(period), deductions, vetoes, bonuses)
 
 
-def own_deductions(session: Session, rules: Rules, period: Period, person_id: int) -> list[EntryView]:
+def own_deductions(
+    session: Session, rules: Rules, period: Period, person_id: int
+) -> list[EntryView]:
     """A person's live deductions in a period (what they may appeal from a notice)."""
     return [
         e
@@ -363,12 +388,12 @@ class Proposal:
 
 def _already_charged(session: Session, year: int, item_code: str) -> dict[int, int]:
     """Live counts of an item already recorded per person in the year."""
-    rows = session.exec(  # type: ignore[call-overload]
-        select(Entry.person_id, func.sum(Entry.count))
+    rows = session.exec(
+        select(col(Entry.person_id), func.sum(col(Entry.count)))
         .where(live_entries("deduction", Period.parse(str(year))), Entry.item_code == item_code)
-        .group_by(Entry.person_id)
+        .group_by(col(Entry.person_id))
     ).all()
-    return {int(pid): int(n) for pid, n in rows}
+    return {int(pid): int(n or 0) for pid, n in rows if pid is not None}
 
 
 def year_end_proposals(session: Session, rules: Rules, year: int) -> list[Proposal]:
@@ -381,11 +406,11 @@ def year_end_proposals(session: Session, rules: Rules, year: int) -> list[Propos
     study = rules.study
     start, end = date(year, 1, 1), date(year + 1, 1, 1)
     totals: dict[tuple[int, str], tuple[int, int]] = {}
-    for pid, kind, chars, n in session.exec(  # type: ignore[call-overload]
-        select(StudySubmission.person_id, StudySubmission.kind,
-               func.sum(StudySubmission.chars), func.count())
+    for pid, kind, chars, n in session.exec(
+        select(col(StudySubmission.person_id), col(StudySubmission.kind),
+               func.sum(col(StudySubmission.chars)), func.count())
         .where(col(StudySubmission.fact_date) >= start, col(StudySubmission.fact_date) < end)
-        .group_by(StudySubmission.person_id, StudySubmission.kind)
+        .group_by(col(StudySubmission.person_id), col(StudySubmission.kind))
     ).all():  # fmt: skip
         totals[(int(pid), str(kind))] = (int(chars or 0), int(n))
     notes_item = rules.item(study.notes_short_item)
@@ -399,7 +424,8 @@ def year_end_proposals(session: Session, rules: Rules, year: int) -> list[Propos
         .order_by(col(Department.id), col(Person.id))
     ).all()
     out: list[Proposal] = []
-    for pid, name, dept in people:
+    for person_id, name, dept in people:
+        pid = int(person_id or 0)
         chars = totals.get((pid, "notes"), (0, 0))[0]
         if chars < study.notes_chars_per_year and not notes_charged.get(pid):
             out.append(Proposal(year, pid, name, dept, notes_item.code, notes_item.name, 1,
@@ -598,8 +624,3 @@ def annual_result(session: Session, rules: Rules, year: int) -> AnnualResult:
 def review_done(session: Session, year: int) -> bool:
     """Whether the year is finalized (the review reminders stop then)."""
     return session.get(YearLock, year) is not None
-
-
-def points_of(cp: int) -> Decimal:
-    """Hundredths to points (re-exported for the bot's views)."""
-    return from_cp(cp)

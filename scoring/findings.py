@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from scoring import ledger
 from scoring.accounts import Account
 from scoring.errors import Conflict, ParseError, PermissionDenied
+from scoring.models import Person
 from scoring.parser import Finding, apply_suggestion, parse_finding
 from scoring.pending import Card, get_card, mark_update, open_card, require_pending, resolve_card
 from scoring.roster import DbRoster
@@ -26,6 +27,7 @@ class ChargeView:
     points: Decimal
     role: str
     entry_id: int | None = None
+    telegram_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,21 @@ class FindingView:
 
 
 def _view(
-    rules: Rules, card: Card, finding: Finding, entry_ids: list[int] | None = None
+    rules: Rules,
+    card: Card,
+    finding: Finding,
+    entry_ids: list[int] | None = None,
+    session: Session | None = None,
 ) -> FindingView:
-    ids = entry_ids or [None] * len(finding.charges)  # type: ignore[list-item]
+    """The card's content; with a session, each person's Telegram id for the notices."""
+    ids: list[int | None] = list(entry_ids) if entry_ids else [None] * len(finding.charges)
+    chats: dict[int, int | None] = {}
+    if session is not None:
+        people = [c.person.id for c in finding.charges]
+        rows = session.exec(
+            select(Person.id, Person.telegram_user_id).where(col(Person.id).in_(people))
+        ).all()
+        chats = {int(pid): tg for pid, tg in rows if pid is not None}
     return FindingView(
         card_id=card.id,
         text=finding.text,
@@ -60,7 +74,7 @@ def _view(
         evidence=card.payload.get("evidence", ""),
         recorder=card.payload["recorder"],
         charges=tuple(
-            ChargeView(c.person.id, c.person.label, c.points, c.role, i)
+            ChargeView(c.person.id, c.person.label, c.points, c.role, i, chats.get(c.person.id))
             for c, i in zip(finding.charges, ids, strict=True)
         ),
         department=finding.department,
@@ -175,7 +189,7 @@ def confirm_finding(
     ):
         raise Conflict("这条记录已经确认过了")
     mark_update(session, update_id, now=now)
-    return _view(rules, card, finding, ids)
+    return _view(rules, card, finding, ids, session)
 
 
 def cancel_finding(session: Session, card_id: int, *, by: Account, now: datetime) -> None:
@@ -213,7 +227,7 @@ def undo_finding(
         from_state="confirmed",
     )
     mark_update(session, update_id, now=now)
-    return _view(rules, card, _parse(session, rules, card.payload["text"]), ids)
+    return _view(rules, card, _parse(session, rules, card.payload["text"]), ids, session)
 
 
 def _state_message(state: str) -> str:

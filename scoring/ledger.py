@@ -129,7 +129,8 @@ def revoke_entry(session: Session, entry_id: int, *, reason: str, by: str, now: 
     reason = reason.strip()
     if not reason:
         raise InputError("撤销必须写明原因")
-    entry = session.get(Entry, entry_id)
+    # an id no database integer can hold (a typo) is simply not there
+    entry = session.get(Entry, entry_id) if 0 < entry_id < 2**63 else None
     if entry is None or entry.kind == "revocation":
         raise NotFound(f"没有编号为 {entry_id} 的扣分或加分记录")
     check_year_open(session, entry.fact_date.year)

@@ -36,6 +36,8 @@ class Period:
         if not m:
             raise InputError(f"期间“{text}”不对,请写 2026、2026H1、2026H2 或 2026Q3 这样的形式")
         year = int(m.group("year"))
+        if not 1 <= year < 9999:  # a date must exist for the period's start and end
+            raise InputError(f"期间“{text}”不对:年份应在 1 到 9998 之间")
         kind = (m.group("kind") or "").upper()
         if not kind:
             return cls(str(year), year, date(year, 1, 1), date(year + 1, 1, 1))

@@ -16,7 +16,9 @@ def to_cp(points: Decimal) -> int:
 def from_cp(cp: int | None) -> Decimal:
     """Integer hundredths → Decimal points, normalised to at most two places."""
     value = (Decimal(cp or 0) / HUNDRED).quantize(CENT)
-    return value.normalize() if value == value.to_integral_value() else value
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.quantize(Decimal("0.1")) if value * 10 == (value * 10).to_integral_value() else value
 
 
 def fmt(points: Decimal) -> str:

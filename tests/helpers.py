@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -45,7 +46,7 @@ class MemoryRoster:
     def of(
         cls,
         rows: list[tuple[str, str]],
-        leads: dict[tuple[str, str], tuple[str, ...]] | None = None,
+        leads: Mapping[tuple[str, str], tuple[str, ...]] | None = None,
     ) -> MemoryRoster:
         """People from (name, department) rows; leads maps (name, department) to 科室 led."""
         people = [RosterPerson(i, name, dept) for i, (name, dept) in enumerate(rows, start=1)]

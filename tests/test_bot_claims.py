@@ -32,6 +32,12 @@ def _card_for(b: Bureau, who: str) -> dict[str, Any]:
     return card
 
 
+def _button(message: dict[str, Any], label: str) -> str:
+    """The callback data of a button on a message."""
+    rows = message["reply_markup"]["inline_keyboard"]
+    return next(str(b["callback_data"]) for row in rows for b in row if b["text"] == label)
+
+
 def _current(b: Bureau, card: dict[str, Any]) -> dict[str, Any]:
     now = b.api.message(card["chat"]["id"], card["message_id"])
     assert now is not None
@@ -96,7 +102,7 @@ async def test_every_copy_of_the_card_shows_the_decision(bureau: Bureau) -> None
 async def test_pressing_approve_twice_records_once(bureau: Bureau) -> None:
     await _claim(bureau, "冯科员")
     card = _card_for(bureau, "陈局")
-    data = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    data = _button(card, "批准")
     await bureau.press("陈局", card, "批准")
     since = len(bureau.api.calls)
     bureau.api.inject_callback(bureau.users["陈局"], card, data=data)
@@ -168,7 +174,7 @@ async def test_cancelling_the_reason_leaves_the_claim_pending_and_text_is_free_a
 async def test_staff_pressing_approve_is_refused_and_nothing_changes(bureau: Bureau) -> None:
     await _claim(bureau, "冯科员")
     card = _card_for(bureau, "陈局")
-    data = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    data = _button(card, "批准")
     since = len(bureau.api.calls)
     bureau.api.inject_callback(bureau.users["李四"], card, data=data)
     alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
@@ -181,7 +187,7 @@ async def test_staff_pressing_approve_is_refused_and_nothing_changes(bureau: Bur
 async def test_a_leader_of_another_department_is_refused(bureau: Bureau) -> None:
     await _claim(bureau, "王五")  # 法规科: led by 周组长, not by 陈局
     card = _card_for(bureau, "周组长")
-    data = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    data = _button(card, "批准")
     assert bureau.api.last_message(bureau.users["陈局"], with_keyboard=True) is None
     since = len(bureau.api.calls)
     bureau.api.inject_callback(bureau.users["陈局"], card, data=data)

@@ -20,17 +20,20 @@ FULL_REVIEW = ("10", "5", "5")
 
 
 def assess(
-    service: Service, session: Session, people: dict[str, tuple[tuple[str, str, str], list[str]]],
+    service: Service,
+    session: Session,
+    people: dict[str, tuple[tuple[str, str, str], list[str]]],
     period: Period = Y2026,
-) -> dict[str, Standing]:  # fmt: skip
+) -> dict[str, Standing]:
     """Put people on the roster with their review parts, record their findings, read standings."""
     for name, (review, _) in people.items():
         enter_review(session, add_person(session, name, "办公室"), review)
     session.commit()
     for name, (_, findings) in people.items():
         for finding in findings:
-            service.record_finding(f"{name} {finding}", fact_date=d("2026-05-06"), by="督查员",
-                                   now=NOW)  # fmt: skip
+            service.record_finding(
+                f"{name} {finding}", fact_date=d("2026-05-06"), by="督查员", now=NOW
+            )
     return by_name(service.standings(period))
 
 
@@ -50,8 +53,9 @@ def test_category_score_without_the_floor_goes_negative() -> None:
     assert category_score(D(20), D(35), floor_at_zero=False) == -15
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("0", "0"), ("9.5", "9.5"), ("10", "10"),
-                                               ("23", "10")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("0", "0"), ("9.5", "9.5"), ("10", "10"), ("23", "10")]
+)
 def test_bonus_stops_at_the_cap(raw: str, expected: str) -> None:
     assert capped_bonus(D(raw), D(10)) == D(expected)
 
@@ -62,8 +66,9 @@ def test_competition_ranks_go_1_2_2_4() -> None:
     assert competition_ranks([]) == []
 
 
-@pytest.mark.parametrize(("headcount", "quota"), [(1, 0), (4, 0), (5, 1), (9, 1), (10, 2),
-                                                  (14, 2), (15, 3), (52, 10)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("headcount", "quota"), [(1, 0), (4, 0), (5, 1), (9, 1), (10, 2), (14, 2), (15, 3), (52, 10)]
+)
 def test_the_excellent_quota_is_20_percent_of_headcount_rounded_down(
     rules: Rules, headcount: int, quota: int
 ) -> None:
@@ -81,33 +86,53 @@ def test_the_pure_grader_leaves_an_unvetoed_straddling_tie_flagged(rules: Rules)
 def test_grade_bands_include_their_lower_bound_and_exclude_their_upper_bound(
     service: Service, session: Session
 ) -> None:
-    t = assess(service, session, {
-        "甲": (("10", "5", "0"), []),                                  # 95
-        "乙": (("10", "5", "0"), ["迟到"]),                            # 94.5
-        "丙": (FULL_REVIEW, ["酗酒闹事 4次"]),                          # 80
-        "丁": (FULL_REVIEW, ["酗酒闹事 4次", "笔记不认真"]),             # 79.5
-        "戊": (FULL_REVIEW, ["酗酒闹事 4次", "督办仍未完成 4次"]),        # 60
-        "己": (FULL_REVIEW, ["酗酒闹事 4次", "督办仍未完成 4次", "笔记不认真"]),  # 59.5
-    })  # fmt: skip
-    assert {n: s.total for n, s in t.items()} == {
-        "甲": 95, "乙": D("94.5"), "丙": 80, "丁": D("79.5"), "戊": 60, "己": D("59.5")}  # fmt: skip
+    t = assess(
+        service,
+        session,
+        {
+            "甲": (("10", "5", "0"), []),  # 95
+            "乙": (("10", "5", "0"), ["迟到"]),  # 94.5
+            "丙": (FULL_REVIEW, ["酗酒闹事 4次"]),  # 80
+            "丁": (FULL_REVIEW, ["酗酒闹事 4次", "笔记不认真"]),  # 79.5
+            "戊": (FULL_REVIEW, ["酗酒闹事 4次", "督办仍未完成 4次"]),  # 60
+            "己": (FULL_REVIEW, ["酗酒闹事 4次", "督办仍未完成 4次", "笔记不认真"]),  # 59.5
+        },
+    )
+    totals = {n: s.total for n, s in t.items()}
+    assert totals == {
+        "甲": 95,
+        "乙": D("94.5"),
+        "丙": 80,
+        "丁": D("79.5"),
+        "戊": 60,
+        "己": D("59.5"),
+    }
     # 6 people: quota 1, taken by 甲 at exactly 95
-    assert grades(t) == {"甲": "优秀", "乙": "称职", "丙": "称职", "丁": "基本称职",
-                         "戊": "基本称职", "己": "不称职"}  # fmt: skip
+    assert grades(t) == {
+        "甲": "优秀",
+        "乙": "称职",
+        "丙": "称职",
+        "丁": "基本称职",
+        "戊": "基本称职",
+        "己": "不称职",
+    }
 
 
 def test_bonus_payout_is_90_percent_for_basic_and_incompetent_only(
     service: Service, session: Session
 ) -> None:
-    t = assess(service, session, {
-        "甲": (FULL_REVIEW, []),
-        "乙": (FULL_REVIEW, ["酗酒闹事"]),
-        "丙": (FULL_REVIEW, ["酗酒闹事 4次", "笔记不认真"]),
-        "丁": (FULL_REVIEW, ["酗酒闹事 4次", "督办仍未完成 4次", "笔记不认真"]),
-        "戊": (FULL_REVIEW, ["迟到"]),
-    })  # fmt: skip
-    assert grades(t) == {"甲": "优秀", "乙": "称职", "丙": "基本称职", "丁": "不称职",
-                         "戊": "称职"}  # fmt: skip
+    t = assess(
+        service,
+        session,
+        {
+            "甲": (FULL_REVIEW, []),
+            "乙": (FULL_REVIEW, ["酗酒闹事"]),
+            "丙": (FULL_REVIEW, ["酗酒闹事 4次", "笔记不认真"]),
+            "丁": (FULL_REVIEW, ["酗酒闹事 4次", "督办仍未完成 4次", "笔记不认真"]),
+            "戊": (FULL_REVIEW, ["迟到"]),
+        },
+    )
+    assert grades(t) == {"甲": "优秀", "乙": "称职", "丙": "基本称职", "丁": "不称职", "戊": "称职"}
     payout = {n: s.bonus_payout for n, s in t.items()}
     assert payout == {"甲": 1, "乙": 1, "丙": D("0.9"), "丁": D("0.9"), "戊": 1}
 
@@ -121,8 +146,11 @@ def test_grades_are_given_only_for_a_whole_year(service: Service, session: Sessi
 # ------------------------------------------------------------------ the quota
 def _ladder(n: int) -> dict[str, tuple[tuple[str, str, str], list[str]]]:
     """n people: 甲 100, 乙 99.5, 丙 99, everyone else 90."""
-    people = {"甲": (FULL_REVIEW, []), "乙": (FULL_REVIEW, ["迟到"]),
-              "丙": (FULL_REVIEW, ["迟到 2次"])}  # fmt: skip
+    people = {
+        "甲": (FULL_REVIEW, []),
+        "乙": (FULL_REVIEW, ["迟到"]),
+        "丙": (FULL_REVIEW, ["迟到 2次"]),
+    }
     for i in range(n - 3):
         people[f"员{i}"] = (FULL_REVIEW, ["酗酒闹事 2次"])
     return people
@@ -179,8 +207,13 @@ def test_a_veto_caps_the_grade_at_basic_competent(service: Service, session: Ses
     people["丁"] = (FULL_REVIEW, ["酗酒闹事 4次", "督办仍未完成 4次", "笔记不认真"])  # 59.5
     assess(service, session, people)
     for name in ("甲", "员0", "丁"):
-        service.add_veto(name, reason="对组织决定拒不服从或执行", fact_date=d("2026-08-01"),
-                         by="考核领导小组", now=NOW)  # fmt: skip
+        service.add_veto(
+            name,
+            reason="对组织决定拒不服从或执行",
+            fact_date=d("2026-08-01"),
+            by="考核领导小组",
+            now=NOW,
+        )
     t = by_name(service.standings(Y2026))
     assert t["甲"].total == 100
     assert (t["甲"].grade, t["甲"].veto, t["甲"].bonus_payout) == ("基本称职", True, D("0.9"))
@@ -193,8 +226,13 @@ def test_a_veto_dated_later_in_the_year_does_not_show_in_the_first_half(
     service: Service, session: Session
 ) -> None:
     assess(service, session, {"甲": (FULL_REVIEW, [])})
-    service.add_veto("甲", reason="个人原因违纪受警告以上处分", fact_date=d("2026-08-01"),
-                     by="考核领导小组", now=NOW)  # fmt: skip
+    service.add_veto(
+        "甲",
+        reason="个人原因违纪受警告以上处分",
+        fact_date=d("2026-08-01"),
+        by="考核领导小组",
+        now=NOW,
+    )
     assert by_name(service.standings(Period.parse("2026H1")))["甲"].veto is False
     assert by_name(service.standings(Y2026))["甲"].veto is True
     assert by_name(service.standings(Period.parse("2027")))["甲"].veto is False

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,8 +25,14 @@ RULES = parse_rules(default_rules_text())
 FAST = settings(max_examples=150, deadline=None)
 DB = settings(max_examples=60, deadline=None)
 
-PEOPLE = [("张三", "办公室"), ("李四", "执法监察科"), ("王五", "执法监察科"),
-          ("赵局", "局领导"), ("刘洋", "办公室"), ("刘洋", "法规科")]  # fmt: skip
+PEOPLE = [
+    ("张三", "办公室"),
+    ("李四", "执法监察科"),
+    ("王五", "执法监察科"),
+    ("赵局", "局领导"),
+    ("刘洋", "办公室"),
+    ("刘洋", "法规科"),
+]
 LEADS = {("赵局", "局领导"): ("执法监察科",)}
 NAMES = ["张三", "李四", "王五", "赵局", "刘洋(办公室)", "刘洋(法规科)"]
 
@@ -83,24 +90,35 @@ def _finding_texts(rules: Rules) -> st.SearchStrategy[str]:
 
     one = st.builds(
         lambda name, item, n: f"{name} {counted(item.words[-1], item.unit, n)}",
-        st.sampled_from(NAMES), st.sampled_from(personal), st.integers(1, 6),
-    )  # fmt: skip
+        st.sampled_from(NAMES),
+        st.sampled_from(personal),
+        st.integers(1, 6),
+    )
     dept = st.builds(
         lambda item, n: f"执法监察科 {counted(item.words[-1], item.unit, n)}",
-        st.sampled_from(business), st.integers(1, 3),
-    )  # fmt: skip
+        st.sampled_from(business),
+        st.integers(1, 3),
+    )
     duty = st.builds(lambda n: f"带班:赵局 值班:李四、张三 信息不灵 {n}项", st.integers(1, 3))
     return st.one_of(one, one, dept, duty)
 
 
 FINDING = _finding_texts(RULES)
-AWARD = st.tuples(st.sampled_from([*NAMES, "执法监察科"]), st.just("award"),
-                  st.sampled_from(["国家级", "省级", "市级"]), st.sampled_from(["甲", "乙"]))  # fmt: skip
-ARTICLE = st.tuples(st.sampled_from(NAMES), st.just("article"),
-                    st.sampled_from(["省级", "市级", "区级"]), st.sampled_from(["甲", "乙"]))  # fmt: skip
+TITLE = st.sampled_from(["甲", "乙"])
+AWARD = st.tuples(
+    st.sampled_from([*NAMES, "执法监察科"]),
+    st.just("award"),
+    st.sampled_from(["国家级", "省级", "市级"]),
+    TITLE,
+)
+ARTICLE = st.tuples(
+    st.sampled_from(NAMES), st.just("article"), st.sampled_from(["省级", "市级", "区级"]), TITLE
+)
 DAY = st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31))
-FACT = st.one_of(st.tuples(st.just("finding"), FINDING, DAY),
-                 st.tuples(st.just("bonus"), st.one_of(AWARD, ARTICLE), DAY))  # fmt: skip
+FACT = st.one_of(
+    st.tuples(st.just("finding"), FINDING, DAY),
+    st.tuples(st.just("bonus"), st.one_of(AWARD, ARTICLE), DAY),
+)
 PERIOD = st.sampled_from([Period.parse(p) for p in ("2026", "2026H1", "2026H2", "2026Q3")])
 
 
@@ -128,8 +146,15 @@ def put(service: Service, fact: tuple[str, object, date]) -> list[int]:
         return service.record_finding(what, fact_date=day, by="督查员", now=NOW)[1].entry_ids
     assert isinstance(what, tuple)
     target, bonus_kind, level, title = what
-    return service.add_bonus(target=target, kind=bonus_kind, level=level, title=title,
-                             fact_date=day, by="管理员", now=NOW).entry_ids  # fmt: skip
+    return service.add_bonus(
+        target=target,
+        kind=bonus_kind,
+        level=level,
+        title=title,
+        fact_date=day,
+        by="管理员",
+        now=NOW,
+    ).entry_ids
 
 
 @DB
@@ -154,7 +179,7 @@ def test_scores_stay_in_range_and_the_total_is_the_sum_of_its_parts(
         assert 0 <= s.bonus <= RULES.bonus.cap
         assert s.bonus == min(s.bonus_raw, RULES.bonus.cap)
         assert s.total == parts + s.bonus
-    for better, worse in zip(table, table[1:], strict=False):
+    for better, worse in pairwise(table):
         assert better.total >= worse.total
         assert better.rank <= worse.rank
         assert (better.rank == worse.rank) == (better.total == worse.total)
@@ -198,9 +223,42 @@ def test_parsing_any_text_raises_nothing_but_a_parse_error(text: str) -> None:
     _parse_or_parse_error(text)
 
 
-WORDS = [*NAMES, "刘洋", "执法监察科", "办公室", "带班:", "值班:", "带班", "值班", *RULES.words,
-         "2", "两", "十二", "0", "100", "次", "天", "项", "年", "篇", "3天", "２次", "(", ")",
-         "（", "）", "【", "】", ":", "、", ",", "zhangsan", "张山", "百", "零"]  # fmt: skip
+WORDS = [
+    *NAMES,
+    "刘洋",
+    "执法监察科",
+    "办公室",
+    "带班:",
+    "值班:",
+    "带班",
+    "值班",
+    *RULES.words,
+    "2",
+    "两",
+    "十二",
+    "0",
+    "100",
+    "次",
+    "天",
+    "项",
+    "年",
+    "篇",
+    "3天",
+    "２次",
+    "(",
+    ")",
+    "（",
+    "）",
+    "【",
+    "】",
+    ":",
+    "、",
+    ",",
+    "zhangsan",
+    "张山",
+    "百",
+    "零",
+]
 GLUE = st.sampled_from([" ", "", "、", " ", "  ", ",", ";", "/", "\u3000"])
 
 

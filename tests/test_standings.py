@@ -16,9 +16,9 @@ from sqlmodel import Session, SQLModel, select
 from scoring.db import alembic_config
 from scoring.errors import Conflict, InputError, NotFound
 from scoring.ledger import entry_count
-from scoring.models import Audit, Entry, YearLock
+from scoring.models import Audit, Entry, VetoRecord, YearLock
 from scoring.periods import Period
-from scoring.rules import Rules, default_rules_text, parse_rules
+from scoring.rules import default_rules_text, parse_rules
 from scoring.service import Service
 from scoring.standings import Standing
 from tests.helpers import NOW, add_person, by_name, d, enter_review
@@ -47,11 +47,13 @@ def record(service: Service, text: str, day: str = "2026-03-02") -> list[int]:
     return service.record_finding(text, fact_date=d(day), by="督查员", now=NOW)[1].entry_ids
 
 
-def bonus(service: Service, target: str, kind: str, level: str, title: str,
-          day: str = "2026-04-01") -> list[int]:  # fmt: skip
+def bonus(
+    service: Service, target: str, kind: str, level: str, title: str, day: str = "2026-04-01"
+) -> list[int]:
     """Record an approved bonus; returns its entry ids."""
-    return service.add_bonus(target=target, kind=kind, level=level, title=title,
-                             fact_date=d(day), by="管理员", now=NOW).entry_ids  # fmt: skip
+    return service.add_bonus(
+        target=target, kind=kind, level=level, title=title, fact_date=d(day), by="管理员", now=NOW
+    ).entry_ids
 
 
 def table(service: Service, period: Period = Y2026) -> dict[str, Standing]:
@@ -77,7 +79,11 @@ def test_no_deductions_scores_every_category_at_its_base(
 ) -> None:
     me = table(service)["张三"]
     assert {c: score(me, c) for c in ("study", "business", "central", "daily")} == {
-        "study": 15, "business": 30, "central": 15, "daily": 20}  # fmt: skip
+        "study": 15,
+        "business": 30,
+        "central": 15,
+        "daily": 20,
+    }
     assert me.total == 100
 
 
@@ -145,7 +151,10 @@ def test_every_entry_keeps_who_recorded_it_when_and_its_role(
     record(service, "执法监察科 未制定季度执法计划")
     views = service.entries(Y2026)
     assert {(v.name, v.role, v.points) for v in views} == {
-        ("李四", "科室共同承担", 3), ("王五", "科室共同承担", 3), ("赵局", "分管领导", 3)}  # fmt: skip
+        ("李四", "科室共同承担", 3),
+        ("王五", "科室共同承担", 3),
+        ("赵局", "分管领导", 3),
+    }
     assert all(v.recorded_by == "督查员" and v.fact_date == d("2026-03-02") for v in views)
     assert len({v.batch for v in views}) == 1
 
@@ -294,7 +303,7 @@ def test_equal_totals_share_a_rank_and_the_next_rank_skips(
     t = table(service)
     ranks = {n: t[n].rank for n in ("张三", "李四", "王五", "赵局", "钱七")}
     assert ranks == {"张三": 1, "李四": 2, "王五": 2, "赵局": 4, "钱七": 5}
-    assert [s.name for s in service.standings(Y2026)][0] == "张三"
+    assert service.standings(Y2026)[0].name == "张三"
 
 
 # ------------------------------------------------------------------ periods
@@ -372,6 +381,8 @@ def test_a_revocation_needs_a_reason_and_an_existing_entry(
         service.revoke(entry, reason="  ", by="管理员", now=NOW)
     with pytest.raises(NotFound):
         service.revoke(999, reason="误记", by="管理员", now=NOW)
+    with pytest.raises(NotFound):  # a typo too long for any database integer
+        service.revoke(10**20, reason="误记", by="管理员", now=NOW)
     assert score(table(service)["张三"], "daily") == D("19.5")
 
 
@@ -390,9 +401,15 @@ def test_a_locked_year_refuses_record_revoke_bonus_and_veto(
     with pytest.raises(Conflict, match="2026年度"):
         bonus(service, "张三", "award", "市级", "优秀公务员", "2026-05-01")
     with pytest.raises(Conflict, match="2026年度"):
-        service.add_veto("张三", reason="对组织决定拒不服从或执行", fact_date=d("2026-05-01"),
-                         by="考核领导小组", now=NOW)  # fmt: skip
+        service.add_veto(
+            "张三",
+            reason="对组织决定拒不服从或执行",
+            fact_date=d("2026-05-01"),
+            by="考核领导小组",
+            now=NOW,
+        )
     assert entry_count(session) == before
+    assert session.exec(select(VetoRecord)).all() == []
     assert table(service)["张三"].total == D("99.5")
     # the next year is still open
     record(service, "李四 迟到", "2027-01-04")

@@ -1,0 +1,174 @@
+"""The chat end to end: 1,000 findings recorded and confirmed through the loopback Bot API
+server by the real `kaohe run`, against a bare PTB echo bot answering 2,000 messages on the
+same server. Each bot runs in its own process, as in production; the server and the people
+who write to it are this process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlmodel import select
+
+from bench.registry import Context, Result, register
+from bot.fakeapi import ApiCall, FakeBotApi
+from scoring.db import make_engine, transaction, upgrade
+from scoring.ledger import entry_count
+from scoring.models import Person
+from scoring.roster import import_roster
+
+FINDINGS = 1000
+INSPECTOR = 9001
+STAFF = 60
+
+
+async def _wait_count(api: FakeBotApi, since: int, method: str, n: int, timeout: float) -> None:
+    deadline = time.perf_counter() + timeout
+    seen, index = 0, since
+    while time.perf_counter() < deadline:
+        calls = api.calls
+        seen += sum(1 for c in calls[index:] if c.method == method and c.ok)
+        index = len(calls)
+        if seen >= n:
+            return
+        await asyncio.sleep(0.005)
+    raise TimeoutError(f"only {seen} of the {n} {method} calls arrived")
+
+
+class BotProcess:
+    """A bot in a child process, stopped on exit."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the bot
+        self.proc = subprocess.Popen(
+            args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=self.log
+        )
+
+    def stop(self) -> str:
+        """Terminate and return the end of what it logged."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.seek(0)
+        text = self.log.read().decode("utf-8", "replace")
+        self.log.close()
+        return text[-4000:]
+
+
+async def _polling(api: FakeBotApi, bot: BotProcess) -> None:
+    try:
+        await api.wait_until_polling(timeout=60)
+    except TimeoutError:
+        raise RuntimeError(f"the bot did not start polling:\n{bot.stop()}") from None
+
+
+async def echo_seconds(api: FakeBotApi, messages: int) -> float:
+    """A bare PTB echo bot answering `messages` messages."""
+    bot = BotProcess([sys.executable, "-m", "bench.echo_bot", api.base_url], {})
+    try:
+        await _polling(api, bot)
+        since = len(api.calls)
+        started = time.perf_counter()
+        for i in range(messages):
+            api.inject_message(INSPECTOR, f"消息 {i}")
+        await _wait_count(api, since, "sendMessage", messages, 300)
+        return time.perf_counter() - started
+    finally:
+        bot.stop()
+
+
+def _bureau(tmp: Path) -> str:
+    rows = ["姓名,科室,职务,人员类别,角色,分管科室", "督查甲,办公室,主任,公务员,督查员,"]
+    rows += [f"职工{i:03d},科室{i % 6},科员,公务员,干部职工," for i in range(STAFF)]
+    (tmp / "roster.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    url = f"sqlite:///{tmp / 'kaohe.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(engine) as s:
+        import_roster(s, tmp / "roster.csv", now=_now(), actor="bench")
+        inspector = s.exec(select(Person).where(Person.name == "督查甲")).one()
+        inspector.telegram_user_id = INSPECTOR
+        s.add(inspector)
+    engine.dispose()
+    return url
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai"))
+
+
+async def kaohe_seconds(api: FakeBotApi, tmp: Path, findings: int) -> float:
+    """`kaohe run`: `findings` texts → cards, then `findings` 确认 presses → entries."""
+    url = _bureau(tmp)
+    env = {
+        "KAOHE_BOT_TOKEN": "222:KAOHE",
+        "KAOHE_BOT_API_BASE_URL": api.base_url,
+        "KAOHE_BOT_API_FILE_URL": api.file_url,
+        "KAOHE_DATABASE_URL": url,
+        "KAOHE_RATE_LIMIT": "false",  # loopback has no flood limits to respect
+        "KAOHE_GROUP_CHAT_ID": "",
+    }
+    bot = BotProcess([sys.executable, "-m", "bot", "run"], env)
+    try:
+        await _polling(api, bot)
+        since = len(api.calls)
+        started = time.perf_counter()
+        for i in range(findings):
+            api.inject_message(INSPECTOR, f"职工{i % STAFF:03d} 迟到")
+        await _wait_count(api, since, "sendMessage", findings, 600)
+        cards: list[ApiCall] = [
+            c
+            for c in api.calls[since:]
+            if c.method == "sendMessage" and c.params.get("reply_markup")
+        ]
+        since = len(api.calls)
+        for card in cards:
+            api.inject_callback(INSPECTOR, card, button="确认")
+        await _wait_count(api, since, "editMessageText", findings, 600)
+        seconds = time.perf_counter() - started
+    finally:
+        errors = bot.stop()
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        recorded = entry_count(s)
+    engine.dispose()
+    if recorded != findings:
+        raise AssertionError(f"{recorded} entries for {findings} confirmed findings:\n{errors}")
+    return seconds
+
+
+async def _measure(findings: int) -> tuple[float, float]:
+    async with FakeBotApi() as api:
+        echo = await echo_seconds(api, 2 * findings)
+        api.reset()
+        with tempfile.TemporaryDirectory(prefix="kaohe-bench-bot-") as tmp:
+            ours = await kaohe_seconds(api, Path(tmp), findings)
+    return ours, echo
+
+
+@register("bot")
+def bot_bench(ctx: Context) -> Iterator[Result]:
+    """Record and confirm findings end to end, against an echo bot on the same server."""
+    ctx.log(f"bot: {FINDINGS} findings through `kaohe run` and the loopback Bot API server")
+    ours, echo = asyncio.run(_measure(FINDINGS))
+    yield {
+        "bench": "bot_record_confirm",
+        "seconds": round(ours, 4),
+        "baseline_seconds": round(echo, 4),
+        "ratio": round(ours / echo, 3),
+        "findings": FINDINGS,
+        "echo_messages": 2 * FINDINGS,
+    }

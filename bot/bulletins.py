@@ -1,0 +1,337 @@
+"""Rendering the bulletins: text split under Telegram's limit, the chart, the Excel export.
+
+The chart is drawn with matplotlib's object API (no pyplot state, safe off the event
+loop) in a CJK font found through fontconfig or matplotlib's font manager. Without one,
+Chinese would come out as empty boxes: a warning is logged and the bulletin is text and
+Excel only.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from sqlmodel import Session
+
+from bot.views import Views
+from scoring import duties, ledger
+from scoring.calendar import period_title
+from scoring.export import write_export
+from scoring.periods import Period
+from scoring.points import fmt
+from scoring.rules import Rules
+from scoring.standings import Standing, compute_standings
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+TELEGRAM_LIMIT = 4096
+# Characters a CJK font must draw to be used (those of the chart's title and labels).
+CJK_SAMPLE = "考核测算通报总分优秀称职基本不科室局领导办公室"
+KNOWN_CJK_FAMILIES = (
+    "Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "Droid Sans Fallback",
+    "AR PL", "SimHei", "SimSun", "Microsoft YaHei", "PingFang", "Hiragino Sans GB", "Heiti",
+)  # fmt: skip
+BAND_COLOURS = ("#2e7d32", "#1565c0", "#ef6c00", "#c62828", "#6a1b9a")
+_TAG = re.compile(r"<[^>]+>")
+
+
+# ------------------------------------------------------------------ text
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split at line breaks into messages under the limit (a longer line is cut).
+
+    Every line of our templates closes the tags it opens, so a part is valid HTML.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while utf16_len(line) > limit:
+            head = line[:limit]
+            while utf16_len(head) > limit:
+                head = head[:-1]
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(head)
+            line = line[len(head) :]
+        candidate = f"{current}\n{line}" if current else line
+        if current and utf16_len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        parts.append(current)
+    return [p.strip("\n") for p in parts if p.strip()]
+
+
+def plain(text: str) -> str:
+    """An HTML message as a terminal shows it: tags dropped, entities read."""
+    return html.unescape(_TAG.sub("", text))
+
+
+@dataclass(frozen=True)
+class BulletinRow:
+    """One person in the half-year bulletin."""
+
+    rank: int
+    name: str
+    department: str
+    total: Decimal
+    deductions: tuple[tuple[str, Decimal], ...]
+    bonus: Decimal
+
+
+def bulletin_rows(rules: Rules, standings: list[Standing]) -> list[BulletinRow]:
+    """Standings as the bulletin lists them: points lost per category (short name), bonus."""
+    short = {c.code: c.name[:4] for c in rules.categories}
+    return [
+        BulletinRow(
+            s.rank,
+            s.name,
+            s.department,
+            s.total,
+            tuple((short[code], c.deducted) for code, c in s.categories.items() if c.deducted),
+            s.bonus,
+        )
+        for s in standings
+    ]
+
+
+def half_year_text(views: Views, rules: Rules, period: Period, standings: list[Standing]) -> str:
+    """The half-year bulletin's text (HTML)."""
+    review = rules.category(rules.review.category)
+    return views.render(
+        "bulletin_half_year.html.j2",
+        unit=rules.unit.name,
+        title=period_title(period),
+        as_of=period.end - timedelta(days=1),
+        rows=bulletin_rows(rules, standings),
+        estimated=any(s.review_estimated for s in standings),
+        review_name=review.name,
+        review_base=review.base,
+    )
+
+
+def annual_text(views: Views, rules: Rules, result: duties.AnnualResult) -> str:
+    """The annual bulletin's text (HTML): grades, the excellent, the reduced payouts."""
+    return views.render(
+        "bulletin_annual.html.j2",
+        unit=rules.unit.name,
+        r=result,
+        payout_percent=fmt(rules.payout.reduced_factor * 100),
+    )
+
+
+def notice_text(views: Views, rules: Rules, notice: duties.QuarterNotice, closes: date) -> str:
+    """A quarterly notice's text (HTML): deductions, vetoes, bonuses, the objection window."""
+    return views.render(
+        "notice_quarter.html.j2",
+        unit=rules.unit.name,
+        n=notice,
+        window_days=rules.calendar.objection_window_working_days,
+        closes=closes,
+    )
+
+
+# ------------------------------------------------------------------ the chart
+def _fc_list() -> list[str]:
+    """Font files fontconfig says cover Chinese (none if fontconfig is not installed)."""
+    exe = shutil.which("fc-list")
+    if exe is None:
+        return []
+    try:
+        done = subprocess.run(
+            [exe, ":lang=zh", "file"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted({ln.strip().rstrip(":") for ln in done.stdout.splitlines() if ln.strip()})
+
+
+def covers(path: str | Path, sample: str = CJK_SAMPLE) -> bool:
+    """Whether a font file has a glyph for every character of the sample."""
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        font = FT2Font(str(path))
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return all(font.get_char_index(ord(ch)) for ch in sample if not ch.isspace())
+
+
+@lru_cache(maxsize=1)
+def find_cjk_font() -> Path | None:
+    """A font file that draws Chinese: fontconfig's first, then matplotlib's known families."""
+    from matplotlib import font_manager
+
+    candidates = _fc_list()
+    candidates += [
+        f.fname
+        for f in font_manager.fontManager.ttflist
+        if any(f.name.startswith(family) for family in KNOWN_CJK_FAMILIES)
+    ]
+    for path in candidates:
+        if path.lower().endswith((".ttf", ".ttc", ".otf")) and covers(path):
+            return Path(path)
+    return None
+
+
+def build_chart(rules: Rules, title: str, standings: list[Standing], *, font: Path | str) -> Figure:
+    """Everyone's total as a bar, coloured by grade band, in the given font."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import Patch
+
+    prop = FontProperties(fname=str(font))
+    small = FontProperties(fname=str(font), size=8)
+    bands = rules.grades.bands
+    n = max(len(standings), 1)
+    fig = Figure(figsize=(9, min(max(3.0, 0.32 * n + 1.8), 60.0)), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    totals = [float(s.total) for s in standings]  # floats at the drawing edge only
+    colours = [BAND_COLOURS[_band(rules, s.total) % len(BAND_COLOURS)] for s in standings]
+    ticks = list(range(len(standings)))
+    ax.barh(ticks, totals, color=colours, height=0.7)
+    ax.set_yticks(ticks, [f"{s.name}({s.department})" for s in standings], fontproperties=prop)
+    ax.invert_yaxis()
+    for i, s in enumerate(standings):
+        ax.text(float(s.total) + 0.3, i, fmt(s.total), va="center", fontproperties=small)
+    for band in bands[:-1]:
+        ax.axvline(float(band.min_total), color="#888888", linestyle="--", linewidth=0.8)
+    low = min(totals, default=0.0)
+    ax.set_xlim(max(0.0, low - 10), max([*totals, 100.0]) + 6)
+    ax.set_xlabel("总分(测算)", fontproperties=prop)
+    ax.set_title(title, fontproperties=prop)
+    labels = []
+    for i, band in enumerate(bands):
+        if i == 0:
+            labels.append(f"{fmt(band.min_total)}分以上")
+        elif band.min_total == 0:
+            labels.append(f"{fmt(bands[i - 1].min_total)}分以下")
+        else:
+            labels.append(f"{fmt(band.min_total)}–{fmt(bands[i - 1].min_total)}分")
+    handles = [Patch(color=BAND_COLOURS[i % len(BAND_COLOURS)]) for i in range(len(bands))]
+    ax.legend(handles, labels, prop=small, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def _band(rules: Rules, total: Decimal) -> int:
+    for i, band in enumerate(rules.grades.bands):
+        if total >= band.min_total:
+            return i
+    return len(rules.grades.bands) - 1
+
+
+def chart_png(fig: Figure) -> bytes:
+    """A figure as PNG bytes."""
+    buf = BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ the whole bulletin
+@dataclass(frozen=True)
+class RenderedBulletin:
+    """A bulletin ready to post: its messages, the chart (if a CJK font exists), the Excel."""
+
+    period: Period
+    text: str
+    caption: str
+    png: bytes | None
+    xlsx: bytes
+    png_name: str
+    xlsx_name: str
+
+    @property
+    def parts(self) -> list[str]:
+        """The text as Telegram messages."""
+        return split_message(self.text)
+
+    def write(self, folder: Path) -> tuple[Path | None, Path]:
+        """Write the chart and the Excel into a folder; returns their paths."""
+        folder.mkdir(parents=True, exist_ok=True)
+        png = None
+        if self.png is not None:
+            png = folder / self.png_name
+            png.write_bytes(self.png)
+        xlsx = folder / self.xlsx_name
+        xlsx.write_bytes(self.xlsx)
+        return png, xlsx
+
+
+def export_bytes(
+    rules: Rules, period: Period, standings: list[Standing], entries: list[ledger.EntryView]
+) -> bytes:
+    """The Excel export (scoring.export) as bytes."""
+    with tempfile.TemporaryDirectory(prefix="kaohe-") as tmp:
+        path = write_export(Path(tmp) / "export.xlsx", rules, period, standings, entries)
+        return path.read_bytes()
+
+
+def render_bulletin(
+    session: Session, rules: Rules, views: Views, period: Period, *, font: Path | None
+) -> RenderedBulletin:
+    """The standings of a period as the group reads them: text, chart and Excel."""
+    standings = compute_standings(session, rules, period)
+    entries = ledger.entry_views(session, rules, period)
+    title = f"{rules.unit.name} {period_title(period)}考核测算"
+    png = None
+    if font is None:
+        log.warning("no CJK font found: the %s bulletin is sent without its chart", period.label)
+    else:
+        png = chart_png(build_chart(rules, title, standings, font=font))
+    return RenderedBulletin(
+        period=period,
+        text=half_year_text(views, rules, period, standings),
+        caption=views.render("bulletin_chart_caption.html.j2", title=title),
+        png=png,
+        xlsx=export_bytes(rules, period, standings, entries),
+        png_name=f"kaohe-{period.label}.png",
+        xlsx_name=f"kaohe-{period.label}.xlsx",
+    )
+
+
+class BulletinFiles(NamedTuple):
+    """What the demo shows: the readable text, the chart's path (None: no CJK font), the Excel."""
+
+    text: str
+    png: Path | None
+    xlsx: Path
+
+
+async def demo_half_year_bulletin(
+    services: Services, out_dir: Path, period: Period | str = "2026H1"
+) -> BulletinFiles:
+    """Render a half-year bulletin into out_dir as it would be posted; nothing is sent."""
+    p = period if isinstance(period, Period) else Period.parse(period)
+
+    def render() -> RenderedBulletin:
+        with services.core.session() as s:
+            return render_bulletin(s, services.rules, services.views, p, font=find_cjk_font())
+
+    rendered = await services.run(render)
+    png, xlsx = rendered.write(out_dir)
+    return BulletinFiles(plain(rendered.text), png, xlsx)
