@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+import bench.bot
 import bench.core  # noqa: F401  (registers the "core" group)
 from bench.check import check_standings
 from bench.data import Spec

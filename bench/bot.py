@@ -13,7 +13,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -46,7 +48,8 @@ class BotProcess:
     """A bot in a child process, stopped on exit."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the bot
+        # a file, not a pipe: a full pipe would block the bot
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=self.log
         )
@@ -103,10 +106,7 @@ def _bureau(tmp: Path) -> str:
     return url
 
 
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
+def _now() -> datetime:
     return datetime.now(ZoneInfo("Asia/Shanghai"))
 
 

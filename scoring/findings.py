@@ -12,7 +12,7 @@ from scoring import ledger
 from scoring.accounts import Account
 from scoring.errors import Conflict, ParseError, PermissionDenied
 from scoring.models import Person
-from scoring.parser import Finding, apply_suggestion, parse_finding
+from scoring.parser import Charge, Finding, RosterPerson, apply_suggestion, parse_finding
 from scoring.pending import Card, get_card, mark_update, open_card, require_pending, resolve_card
 from scoring.roster import DbRoster
 from scoring.rules import Rules
@@ -81,6 +81,33 @@ def _view(
     )
 
 
+def finding_payload(finding: Finding) -> dict[str, object]:
+    """What the card showed, stored with it: the confirmation records exactly this."""
+    return {
+        "item": finding.item.code,
+        "count": finding.count,
+        "department": finding.department,
+        "charges": [
+            [c.person.id, c.person.name, c.person.department, str(c.points), c.role]
+            for c in finding.charges
+        ],
+    }
+
+
+def stored_finding(rules: Rules, card: Card) -> Finding:
+    """The finding a card showed, as it showed it (even if the roster changed since)."""
+    shown = card.payload["shown"]
+    try:
+        item = rules.item(shown["item"])
+    except KeyError:
+        raise Conflict("扣分项目已在规则文件中变更,请重新发送这条记录") from None
+    charges = tuple(
+        Charge(RosterPerson(int(pid), name, dept), Decimal(points), role)
+        for pid, name, dept, points, role in shown["charges"]
+    )
+    return Finding(card.payload["text"], item, int(shown["count"]), charges, shown["department"])
+
+
 def _parse(session: Session, rules: Rules, text: str) -> Finding:
     return parse_finding(text, rules=rules, roster=DbRoster(session))
 
@@ -104,6 +131,7 @@ def open_finding(
         "evidence": evidence,
         "recorder": recorder.label,
         "recorder_id": recorder.person_id,
+        "shown": finding_payload(finding),
     }
     card = open_card(session, "finding", person_id=recorder.person_id, payload=payload, now=now)
     return _view(rules, card, finding)
@@ -173,7 +201,7 @@ def confirm_finding(
     card = _own_card(session, card_id, by)
     if card.state != "pending":
         raise Conflict(_state_message(card.state))
-    finding = _parse(session, rules, card.payload["text"])
+    finding = stored_finding(rules, card)
     entries = ledger.record_finding(
         session,
         finding,
@@ -227,7 +255,7 @@ def undo_finding(
         from_state="confirmed",
     )
     mark_update(session, update_id, now=now)
-    return _view(rules, card, _parse(session, rules, card.payload["text"]), ids, session)
+    return _view(rules, card, stored_finding(rules, card), ids, session)
 
 
 def _state_message(state: str) -> str:

@@ -18,7 +18,9 @@ def from_cp(cp: int | None) -> Decimal:
     value = (Decimal(cp or 0) / HUNDRED).quantize(CENT)
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
-    return value.quantize(Decimal("0.1")) if value * 10 == (value * 10).to_integral_value() else value
+    return (
+        value.quantize(Decimal("0.1")) if value * 10 == (value * 10).to_integral_value() else value
+    )
 
 
 def fmt(points: Decimal) -> str:
