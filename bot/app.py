@@ -38,7 +38,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def build_application(
     settings: Settings, services: Services | None = None, *, rate_limit: bool | None = None
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """The bot: services in bot_data, every handler registered, the error handler last."""
     from handlers import register
 
@@ -51,7 +51,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
     )
     if settings.rate_limit if rate_limit is None else rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     app = builder.build()
     app.bot_data["services"] = svc
     register(app)

@@ -281,6 +281,10 @@ def standing_json(s: Standing) -> dict[str, Any]:
     }
 
 
+def _score_cell(score: Decimal | None) -> str:
+    return "—" if score is None else fmt(score)
+
+
 def standings_table(rules: Rules, p: Period, rows: list[Standing]) -> Table:
     """The standings as a Rich table (CLI and demo)."""
     table = Table(title=f"{rules.unit.name} {p.label} 考核{'结果' if p.annual else '测算'}")
@@ -290,10 +294,7 @@ def standings_table(rules: Rules, p: Period, rows: list[Standing]) -> Table:
             h, justify="left" if h in ("科室", "姓名", "等次") else "right", no_wrap=True
         )
     for s in rows:
-        cells = [
-            "—" if s.categories[c.code].score is None else fmt(s.categories[c.code].score or 0)
-            for c in rules.categories
-        ]
+        cells = [_score_cell(s.categories[c.code].score) for c in rules.categories]
         grade = (s.grade or "") + (" ⚑" if s.tie_flag else "") + (" 否决" if s.veto else "")
         table.add_row(
             str(s.rank),
@@ -456,7 +457,7 @@ def _period_final(svc: Service, p: Period, settings: Settings) -> bool:
 JOB_STATUS = {
     "done": "已完成",
     "due": "待执行(机器人下一次运行时)",
-    "skipped": "不补发(早于机器人启用,或已有更新的一期)",
+    "skipped": "不补发(早于机器人启用)",
     "scheduled": "未到时间",
 }
 

@@ -36,6 +36,7 @@ from scoring.rules import Rules
 
 log = logging.getLogger(__name__)
 JOB_NAME = "duties"
+PROPOSAL_BUTTON = "prop"  # prop:ok:<card id> records, prop:no:<card id> dismisses
 TICK_SECONDS = 60
 _LOCK = "duties_lock"
 _warned: set[str] = set()
@@ -199,9 +200,8 @@ def plan_proposals(svc: Services, session: Session, duty: Duty, now: datetime) -
         parts.append(_private("intro", a, intro))
         for card, p in carded:
             text = proposal_card_text(svc, p)
-            markup = _buttons(
-                [[("确认扣分", f"prop:ok:{card.id}"), ("驳回", f"prop:no:{card.id}")]]
-            )
+            ok, no = f"{PROPOSAL_BUTTON}:ok:{card.id}", f"{PROPOSAL_BUTTON}:no:{card.id}"
+            markup = _buttons([[("确认扣分", ok), ("驳回", no)]])
             parts.append(_private(f"card{card.id}", a, text, markup=markup))
     return Plan(parts, detail=f"{len(carded)} proposals to {len(office)}")
 

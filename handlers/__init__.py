@@ -7,7 +7,7 @@ from telegram.ext import Application
 from handlers import appeals, calendar, claims, findings, leaders, score, start, study
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     """Add every handler. Order matters: within group 0 the first match wins.
 
     Commands and buttons come first; the inspector's free-text finding handler is the last

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.duties import proposal_card_text, run_due_duties
+from bot.duties import PROPOSAL_BUTTON, proposal_card_text, run_due_duties
 from bot.services import Services
 from handlers.common import Context, edit, gate, keyboard, reply, send, services
 from scoring import calendar, duties
@@ -21,7 +21,7 @@ from scoring.periods import Period
 from scoring.points import fmt
 
 log = logging.getLogger(__name__)
-PROPOSAL_OK, PROPOSAL_NO, NOTICE_APPEAL, APPEAL = "prop:ok", "prop:no", "apn", "ap"
+NOTICE_APPEAL, APPEAL = "apn", "ap"  # ap:<entry id> is handlers.appeals' button
 
 
 # ------------------------------------------------------------------ /finalize
@@ -143,7 +143,7 @@ def build() -> list[BaseHandler]:
     return [
         CommandHandler("finalize", gate("finalize", on_finalize)),
         CallbackQueryHandler(
-            gate("proposal_decide", on_proposal_button), pattern=r"^prop:(ok|no):\d+$"
+            gate("proposal_decide", on_proposal_button), pattern=rf"^{PROPOSAL_BUTTON}:(ok|no):\d+$"
         ),
         CallbackQueryHandler(
             gate("appeal", on_notice_appeal), pattern=rf"^{NOTICE_APPEAL}:\d{{4}}Q[1-4]$"

@@ -184,7 +184,7 @@ async def on_undo_button(update: Update, context: Context, account: Account | No
     await _notify(context, svc, "finding_undone_notice.html.j2", view)
 
 
-def build() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build() -> list[BaseHandler]:
     """This module's handlers (the finding text handler is the catch-all for inspectors)."""
     text = (filters.TEXT & ~filters.COMMAND) | (filters.PHOTO & filters.CaptionRegex(r"\S"))
     return [

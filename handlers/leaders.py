@@ -131,7 +131,7 @@ def _revoke(
         return account_of_person(s, entry.person_id) if entry and entry.person_id else None
 
 
-def build() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build() -> list[BaseHandler]:
     """This module's handlers."""
     return [
         CommandHandler("dept", gate("dept", on_dept)),

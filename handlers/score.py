@@ -33,6 +33,6 @@ def _report(svc: Services, person_id: int) -> ScoreReport:
         return score_report(s, svc.rules, person_id, period)
 
 
-def build() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build() -> list[BaseHandler]:
     """This module's handlers."""
     return [CommandHandler("score", gate("score", on_score))]

@@ -39,7 +39,7 @@ async def on_help(update: Update, context: Context, account: Account | None) -> 
     await reply(update, context, text)
 
 
-def build() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build() -> list[BaseHandler]:
     """This module's handlers."""
     return [
         CommandHandler("start", gate("start", on_start)),

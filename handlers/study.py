@@ -84,7 +84,7 @@ def _store(svc: Services, account: Account, kind: str, chars: int, evidence: str
         return study_tally(s, svc.rules, account.person_id, now.year)
 
 
-def build() -> list[BaseHandler]:  # type: ignore[type-arg]
+def build() -> list[BaseHandler]:
     """This module's handlers (a photo or document captioned /notes or /reflection too)."""
     media = filters.PHOTO | filters.Document.ALL
     return [

@@ -126,9 +126,7 @@ def cards(session: Session, kind: str, *, state: str = "pending") -> list[Card]:
 def update_seen(session: Session, update_id: int) -> bool:
     """Whether this Telegram update was already processed."""
     return bool(
-        session.exec(
-            select(exists().where(col(ProcessedUpdate.update_id) == update_id))  # type: ignore[call-overload]
-        ).one()
+        session.exec(select(exists().where(col(ProcessedUpdate.update_id) == update_id))).one()
     )
 
 

@@ -50,7 +50,7 @@ class ScoreReport:
 
 def study_tally(session: Session, rules: Rules, person_id: int, year: int) -> StudyTally:
     """Notes characters and reflections handed in during the year."""
-    rows = session.exec(  # type: ignore[call-overload]
+    rows = session.exec(
         select(StudySubmission.kind, func.sum(StudySubmission.chars), func.count())
         .where(
             StudySubmission.person_id == person_id,

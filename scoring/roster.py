@@ -36,7 +36,7 @@ class DbRoster:
             .where(Person.name == name, col(Person.active).is_(True))
             .order_by(Department.name)
         ).all()
-        return [RosterPerson(int(i), n, d) for i, n, d in rows]
+        return [RosterPerson(int(i or 0), n, d) for i, n, d in rows]
 
     def department_named(self, name: str) -> str | None:
         """The department with exactly this name, or None."""
@@ -48,7 +48,7 @@ class DbRoster:
             select(Person.id, Person.name, Department.name)
             .join(Department, col(Department.id) == col(Person.department_id))
             .where(Department.name == department, col(Person.active).is_(True))
-            .order_by(Person.id)
+            .order_by(col(Person.id))
         ).all()
         leaders = self.session.exec(
             select(Person.id, Person.name, Department.name)
@@ -60,10 +60,10 @@ class DbRoster:
                 ),
                 col(Person.active).is_(True),
             )
-            .order_by(Person.id)
+            .order_by(col(Person.id))
         ).all()
-        out = [(RosterPerson(int(i), n, d), MEMBER_ROLE) for i, n, d in members]
-        out += [(RosterPerson(int(i), n, d), LEADER_ROLE) for i, n, d in leaders]
+        out = [(RosterPerson(int(i or 0), n, d), MEMBER_ROLE) for i, n, d in members]
+        out += [(RosterPerson(int(i or 0), n, d), LEADER_ROLE) for i, n, d in leaders]
         return out
 
     @cached_property

@@ -47,7 +47,7 @@ class Bureau:
     """A running bot with its fake Telegram and its database."""
 
     api: FakeBotApi
-    app: Application  # type: ignore[type-arg]
+    app: Application
     svc: Services
     db_path: Path
     users: dict[str, int] = field(default_factory=lambda: dict(USERS))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from sqlmodel import Session, select
 
+from bot.fakeapi import ApiCall
 from scoring.models import Entry
 from scoring.periods import Period
 from tests.harness import Bureau
@@ -57,10 +59,8 @@ async def test_unbound_user_is_told_to_ask_for_a_code(bureau: Bureau) -> None:
     assert _entries(bureau) == []
 
 
-def _card_id(call: object) -> int:
-    markup = getattr(call, "params", {}).get("reply_markup")
-    import json
-
+def _card_id(call: ApiCall) -> int:
+    markup = call.params["reply_markup"]
     data = json.loads(markup) if isinstance(markup, str) else markup
     return int(data["inline_keyboard"][0][0]["callback_data"].split(":")[1])
 
@@ -104,4 +104,4 @@ async def test_a_department_finding_charges_members_and_their_leader(bureau: Bur
     assert "张三(执法监察科) 扣 3 分" in text and "陈局(局领导) 扣 3 分(分管领导)" in text
     await bureau.press("李督查", card, "确认")
     await bureau.settle()
-    assert sorted(e.person_id for e in _entries(bureau)) == [3, 4, 6]
+    assert sorted(e.person_id or 0 for e in _entries(bureau)) == [3, 4, 6]

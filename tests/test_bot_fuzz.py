@@ -28,9 +28,12 @@ NAMES = [
 ]
 WORDS = ["迟到", "早退", "旷工", "值班失误", "未制定计划", "迟道", "", "带班:", "值班:", "(办公室)"]
 COUNTS = ["", "2次", "两天", "0次", "100次", "三", "2年", "-1", "1.5次", "99天"]
-COMMANDS = ["/score", "/notes", "/notes 800", "/reflection", "/help", "/start", "/start NOPE",
-            "/dept", "/standings", "/standings 2026H9", "/revoke", "/revoke x y", "/revoke 99999 误",
-            "/veto", "/veto 不存在的人 理由", "/unknown", "/score@kaohe_bot extra"]  # fmt: skip
+COMMANDS = [
+    *("/score", "/notes", "/notes 800", "/reflection", "/help", "/start", "/start NOPE"),
+    *("/dept", "/standings", "/standings 2026H9", "/revoke", "/revoke x y", "/revoke 99999 误"),
+    *("/veto", "/veto 不存在的人 理由", "/unknown", "/score@kaohe_bot extra", "/claim", "/pending"),
+    *("/cancel", "/finalize", "/finalize 1999", "/finalize abc"),
+]
 BUTTONS = ["fc:1", "fc:999", "fx:0", "fu:12", "fs:1:7", "fs:x", "ap:5", "zz", "fc:", "", "fc:1:2"]
 TEXTS = 1500
 BUTTON_PRESSES = 300

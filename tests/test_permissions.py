@@ -15,7 +15,7 @@ from handlers.permissions import BOUND, PERMISSIONS
 from tests.harness import STRANGER, Bureau
 
 # one person per role (李督查 is also 干部职工; 周组长 also 分管领导)
-PLAYERS = {
+PLAYERS: dict[str, str | int] = {
     "干部职工": "冯科员",
     "督查员": "李督查",
     "分管领导": "陈局",
