@@ -26,6 +26,18 @@ def _num(value: object) -> object:
     return value
 
 
+def remarks(s: Standing) -> str:
+    """What the leading group must see beside a grade: an undecided tie, a veto, an estimate."""
+    notes = []
+    if s.tie_flag:
+        notes.append("同分跨越优秀名额,待考核领导小组集体讨论")
+    if s.veto:
+        notes.append("一票否决")
+    if s.review_estimated:
+        notes.append("述职测评未录入,按基本分估算")
+    return ";".join(notes)
+
+
 def write_export(
     path: Path, rules: Rules, period: Period, standings: list[Standing], entries: list[EntryView]
 ) -> Path:
@@ -35,7 +47,10 @@ def write_export(
     assert ws is not None
     ws.title = SUMMARY
     cats = list(rules.categories)
-    headers = ["科室", "姓名", *(c.name for c in cats), "加分", "总分", "排名", "等次", "奖金系数"]
+    headers = [
+        *("科室", "姓名", *(c.name for c in cats)),
+        *("加分", "总分", "排名", "等次", "奖金系数", "备注"),
+    ]
     ws.append([f"{rules.unit.name}内部量化考核 {period.label} 汇总表"])
     ws.append(headers)
     for s in standings:
@@ -50,6 +65,7 @@ def write_export(
                 s.rank,
                 s.grade or "",
                 _num(s.bonus_payout),
+                remarks(s),
             ]
         )
     ws.append([])

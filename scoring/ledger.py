@@ -317,7 +317,12 @@ def import_reviews(
         ).first() or ReviewScore(
             person_id=person.id, year=year, parts_json="{}", total_cp=0, entered_at=now
         )
-        row.parts_json = json.dumps({k: str(v) for k, v in values.items()})
+        parts_json = json.dumps({k: str(v) for k, v in values.items()})
+        if row.id is not None and row.parts_json != parts_json:  # the earlier marks stay on record
+            before, after = json.loads(row.parts_json), json.loads(parts_json)
+            audit(session, now=now, actor=actor, action="review_replaced", year=year,
+                  person=person.id, before=before, after=after)  # fmt: skip
+        row.parts_json = parts_json
         row.total_cp = to_cp(sum(values.values(), Decimal(0)))
         row.entered_at = now
         row.entered_by = actor

@@ -17,6 +17,8 @@ from scoring.tables import read_table, split_cell
 
 ROLES = ("干部职工", "督查员", "分管领导", "考核领导小组", "管理员")
 STAFF_TYPES = ("公务员", "事业人员")
+# optional 状态 column: someone who has left (离岗) is no longer assessed; their history stays
+STATUSES = ("在岗", "离岗")
 ROSTER_HEADERS = ["姓名", "科室", "职务", "人员类别", "角色", "分管科室"]
 MEMBER_ROLE = "科室共同承担"
 LEADER_ROLE = "分管领导"
@@ -94,6 +96,7 @@ class RosterRow:
     roles: tuple[str, ...]
     leads: tuple[str, ...]
     rank: str
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,20 @@ def _validate_rows(
         if name and dept and key in seen:
             problems.append(f"第{line}行 姓名:{name}({dept})与第{seen[key]}行重复")
         seen.setdefault(key, line)
+        status = cells.get("状态", "") or STATUSES[0]
+        if status not in STATUSES:
+            problems.append(f"第{line}行 状态:“{status}”应为 {'或'.join(STATUSES)}")
         out.append(
             RosterRow(
-                line, name, dept, cells.get("职务", ""), staff, roles, leads, cells.get("职级", "")
+                line,
+                name,
+                dept,
+                cells.get("职务", ""),
+                staff,
+                roles,
+                leads,
+                cells.get("职级", ""),
+                active=status == STATUSES[0],
             )
         )
     if problems:
@@ -179,7 +193,7 @@ def import_roster(session: Session, path: Path, *, now: datetime, actor: str) ->
         person.staff_type = row.staff_type
         person.roles = ",".join(row.roles)
         person.rank = row.rank
-        person.active = True
+        person.active = row.active
         session.add(person)
         session.flush()
         for link in session.exec(select(PersonLeads).where(PersonLeads.person_id == person.id)):

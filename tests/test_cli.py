@@ -456,6 +456,7 @@ def test_export_has_the_summary_to_sign_and_every_entry(scenario: Scenario) -> N
         "排名",
         "等次",
         "奖金系数",
+        "备注",
     ]
     people = {(r[0], r[1]): r for r in rows[header_at + 1 :] if r and r[1]}
     assert len(people) == 7
@@ -472,8 +473,10 @@ def test_export_has_the_summary_to_sign_and_every_entry(scenario: Scenario) -> N
         1,
         "优秀",
         1,
+        None,
     ]
-    assert people[("执法监察科", "王五")][-2:] == ["基本称职", 0.9]
+    assert people[("执法监察科", "王五")][-3:-1] == ["基本称职", 0.9]
+    assert "一票否决" in people[("执法监察科", "王五")][-1]
     assert people[("法规科", "钱七")][6] in (None, "")  # review not entered
     entries = [list(r) for r in details.iter_rows(values_only=True)]
     head, body = entries[0], [r for r in entries[1:] if r and r[0] is not None]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from bot.settings import Settings
 from scoring import duties
 from scoring.calendar import Duty
 from scoring.errors import Conflict
-from scoring.models import DutyRun, Entry, PublicNotice, StudySubmission, YearLock
+from scoring.models import Entry, PublicNotice, StudySubmission, YearLock
 from tests.harness import USERS, Bureau, running_bureau
 from tests.helpers import enter_review
 
@@ -372,10 +372,18 @@ def _person(s: Session, telegram_user_id: int) -> int:
 
 
 # ------------------------------------------------------------------ the wiring
-async def test_the_duties_tick_every_minute_from_start_up(bureau_in_june: Bureau) -> None:
-    assert TICK_SECONDS == 60
-    b = bureau_in_june
+async def test_the_duties_tick_every_minute_and_first_at_start_up(
+    tmp_path: Path, clock: time_machine.Traveller
+) -> None:
+    async with running_bureau(tmp_path) as b:
+        assert b.app.job_queue is not None
+        [job] = b.app.job_queue.get_jobs_by_name(JOB_NAME)
+        assert job.job.trigger.interval == timedelta(seconds=TICK_SECONDS) == timedelta(minutes=1)
+        await until(lambda: _installed_on(b) is not None, timeout=10)  # no one called it
+        assert _installed_on(b) == date(2026, 6, 20)  # the start-up tick read the clock
+
+
+def _installed_on(b: Bureau) -> date | None:
     with Session(b.svc.engine) as s:
-        runs = s.exec(select(DutyRun)).all()
-    assert [r.key for r in runs] == ["installed"]
-    assert runs[0].done_at.date() == date(2026, 6, 20)  # the start-up tick read the clock
+        when = duties.install_time(s, TZ)
+    return when.date() if when else None
