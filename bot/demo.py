@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
@@ -161,10 +162,9 @@ class Transcript:
 def _plain(call: ApiCall) -> str:
     text = call.text or call.params.get("caption") or ""
     if call.method in ("sendPhoto", "sendDocument"):
-        name = next(iter(call.filenames.values()), call.method)
-        text = f"[{'图片' if call.method == 'sendPhoto' else '文件'} {name}] {text}"
-    import re
-
+        kind = "图片" if call.method == "sendPhoto" else "文件"
+        name = next(iter(call.filenames.values()), "")
+        text = f"[{kind}{' ' + name if name else ''}] {text}"
     return re.sub(r"<[^>]+>", "", str(text))
 
 
