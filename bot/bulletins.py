@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from io import BytesIO
@@ -27,7 +27,7 @@ from sqlmodel import Session
 from bot.views import Views
 from scoring import duties, ledger
 from scoring.calendar import period_title
-from scoring.export import write_export
+from scoring.export import SHANGHAI, write_export
 from scoring.periods import Period
 from scoring.points import fmt
 from scoring.rules import Rules
@@ -283,16 +283,27 @@ class RenderedBulletin:
 
 
 def export_bytes(
-    rules: Rules, period: Period, standings: list[Standing], entries: list[ledger.EntryView]
+    rules: Rules,
+    period: Period,
+    standings: list[Standing],
+    entries: list[ledger.EntryView],
+    *,
+    tz: tzinfo = SHANGHAI,
 ) -> bytes:
     """The Excel export (scoring.export) as bytes."""
     with tempfile.TemporaryDirectory(prefix="kaohe-") as tmp:
-        path = write_export(Path(tmp) / "export.xlsx", rules, period, standings, entries)
+        path = write_export(Path(tmp) / "export.xlsx", rules, period, standings, entries, tz=tz)
         return path.read_bytes()
 
 
 def render_bulletin(
-    session: Session, rules: Rules, views: Views, period: Period, *, font: Path | None
+    session: Session,
+    rules: Rules,
+    views: Views,
+    period: Period,
+    *,
+    font: Path | None,
+    tz: tzinfo = SHANGHAI,
 ) -> RenderedBulletin:
     """The standings of a period as the group reads them: text, chart and Excel."""
     standings = compute_standings(session, rules, period)
@@ -308,7 +319,7 @@ def render_bulletin(
         text=half_year_text(views, rules, period, standings),
         caption=views.render("bulletin_chart_caption.html.j2", title=title),
         png=png,
-        xlsx=export_bytes(rules, period, standings, entries),
+        xlsx=export_bytes(rules, period, standings, entries, tz=tz),
         png_name=f"kaohe-{period.label}.png",
         xlsx_name=f"kaohe-{period.label}.xlsx",
     )
@@ -330,7 +341,9 @@ async def demo_half_year_bulletin(
 
     def render() -> RenderedBulletin:
         with services.core.session() as s:
-            return render_bulletin(s, services.rules, services.views, p, font=find_cjk_font())
+            return render_bulletin(
+                s, services.rules, services.views, p, font=find_cjk_font(), tz=services.settings.tz
+            )
 
     rendered = await services.run(render)
     png, xlsx = rendered.write(out_dir)

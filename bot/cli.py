@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import inspect
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bot.settings import Settings
 from scoring.db import make_engine, upgrade
@@ -57,6 +58,9 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
         except KaoheError as exc:
             err.print(f"[red]错误:[/red]{exc.message}", markup=True, soft_wrap=True)
             raise typer.Exit(1) from None
+        except OperationalError as exc:
+            err.print(f"[red]数据库无法访问:[/red]{exc.orig}", soft_wrap=True)
+            raise typer.Exit(1) from None
         except ValueError as exc:  # settings validation
             err.print(f"[red]配置错误:[/red]{exc}", soft_wrap=True)
             raise typer.Exit(2) from None
@@ -68,7 +72,14 @@ def friendly(fn: Callable[P, R]) -> Callable[P, R]:
 def _service(*, require_schema: bool = True) -> Iterator[tuple[Service, Settings]]:
     settings = Settings()
     rules = load_rules(settings.rules_file)
-    engine = make_engine(settings.database_url)
+    try:
+        engine = make_engine(settings.database_url)
+    except (ArgumentError, ValueError) as exc:
+        raise InputError(f"KAOHE_DATABASE_URL 不是有效的数据库地址:{exc}") from None
+    except ImportError as exc:
+        raise InputError(f"缺少 KAOHE_DATABASE_URL 所需的数据库驱动({exc.name}),请先安装") from None
+    except OSError as exc:
+        raise InputError(f"无法创建数据库文件夹:{exc}") from None
     try:
         if require_schema and not inspect(engine).has_table("entry"):
             raise InputError("数据库尚未初始化,请先运行 kaohe init")
@@ -155,6 +166,13 @@ def roster_import(file: Path) -> None:
         f"花名册已导入:新增 {result.added} 人,更新 {result.updated} 人,"
         f"新增科室 {result.departments_added} 个"
     )
+    if result.not_in_file:
+        err.print(
+            f"[yellow]注意:{len(result.not_in_file)} 人不在本次花名册中,仍按在岗考核:"
+            f"{'、'.join(result.not_in_file)}。[/yellow]\n"
+            "如已调离或离岗,请在花名册中加“状态”列写“离岗”后重新导入。",
+            soft_wrap=True,
+        )
 
 
 # ---------------------------------------------------------------- ledger
@@ -241,6 +259,18 @@ def veto(
             name, reason=reason, fact_date=fact, by=DEFAULT_ACTOR, now=settings.now()
         )
     out.print(f"已记录一票否决 #{veto_id}:{name}({fact.year}年),{reason}")
+
+
+@app.command()
+@friendly
+def unveto(
+    veto_id: int,
+    reason: Annotated[str, typer.Option("--reason", help="撤销原因")],
+) -> None:
+    """Take back a one-vote veto recorded by mistake (the veto stays on record, revoked)."""
+    with _service() as (svc, settings):
+        rev = svc.revoke_veto(veto_id, reason=reason, by=DEFAULT_ACTOR, now=settings.now())
+    out.print(f"一票否决 #{veto_id} 已撤销(撤销记录 #{rev}):{reason}")
 
 
 @review_app.command("import")
@@ -345,8 +375,8 @@ def export(
     p = Period.parse(period)
     if file.suffix.lower() != ".xlsx":
         raise InputError("导出文件名应以 .xlsx 结尾")
-    with _service() as (svc, _settings):
-        write_export(file, svc.rules, p, svc.standings(p), svc.entries(p))
+    with _service() as (svc, settings):
+        write_export(file, svc.rules, p, svc.standings(p), svc.entries(p), tz=settings.tz)
     out.print(f"已导出 {p.label}:{file}")
 
 
@@ -508,7 +538,9 @@ def bulletin(
             if settings.group_chat_id is None:
                 raise InputError("缺少 KAOHE_GROUP_CHAT_ID:请填写要发送通报的群聊 id")
         with svc.session() as s:
-            rendered = render_bulletin(s, svc.rules, Views(), p, font=find_cjk_font())
+            rendered = render_bulletin(
+                s, svc.rules, Views(), p, font=find_cjk_font(), tz=settings.tz
+            )
         target = folder or Path(f"bulletin-{p.label}")
         png, xlsx = rendered.write(target)
         out.print(plain(rendered.text), markup=False)

@@ -295,9 +295,11 @@ async def run_demo(out_dir: Path) -> None:
         console.rule(f"{year} 年度测算排名")
         print_standings(svc, Period.parse(str(year)))
         out_dir.mkdir(parents=True, exist_ok=True)
-        xlsx = write_export(out_dir / f"kaohe-{year}.xlsx", svc.rules, Period.parse(str(year)),
-                            svc.core.standings(Period.parse(str(year))),
-                            svc.core.entries(Period.parse(str(year))))  # fmt: skip
+        annual = Period.parse(str(year))
+        xlsx = write_export(
+            out_dir / f"kaohe-{year}.xlsx", svc.rules, annual, svc.core.standings(annual),
+            svc.core.entries(annual), tz=svc.settings.tz,
+        )  # fmt: skip
         console.print(f"Excel 导出:{xlsx}")
         await half_year_bulletin(svc, out_dir, Period.parse(f"{year}H1"))
         svc.close()

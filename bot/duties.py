@@ -159,7 +159,7 @@ def plan_bulletin(svc: Services, session: Session, duty: Duty, now: datetime) ->
         return missing
     period = Period.parse(duty.subject)
     rendered = bulletins.render_bulletin(
-        session, svc.rules, svc.views, period, font=bulletins.find_cjk_font()
+        session, svc.rules, svc.views, period, font=bulletins.find_cjk_font(), tz=svc.settings.tz
     )
     return Plan(bulletin_parts(svc, rendered), detail="chart" if rendered.png else "no chart")
 
@@ -240,7 +240,7 @@ def plan_annual(svc: Services, session: Session, duty: Duty, now: datetime) -> P
     parts = _group_parts("text", chat, bulletins.annual_text(svc.views, svc.rules, result))
     xlsx = bulletins.export_bytes(
         svc.rules, period, result.standings,
-        duties.ledger.entry_views(session, svc.rules, period),
+        duties.ledger.entry_views(session, svc.rules, period), tz=svc.settings.tz,
     )  # fmt: skip
     caption = svc.views.render("bulletin_annual_excel_caption.html.j2", year=year)
     parts.append(Part("excel", chat, caption, document=xlsx, filename=f"kaohe-{year}.xlsx"))

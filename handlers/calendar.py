@@ -17,6 +17,7 @@ from scoring.db import transaction
 from scoring.errors import KaoheError
 from scoring.ledger import EntryView
 from scoring.models import PublicNotice
+from scoring.pending import mark_update
 from scoring.periods import Period
 from scoring.points import fmt
 
@@ -37,6 +38,7 @@ async def on_finalize(update: Update, context: Context, account: Account | None)
 
     def finalize() -> duties.Finalized:
         with transaction(svc.engine) as s:
+            mark_update(s, update.update_id, now=now)
             return duties.finalize_year(s, year, by=account.label, now=now)
 
     done = await svc.run(finalize)
@@ -63,6 +65,7 @@ async def on_proposal_button(update: Update, context: Context, account: Account 
 
     def decide() -> tuple[str, duties.Proposal, tuple[int, ...]]:
         with transaction(svc.engine) as s:
+            mark_update(s, update.update_id, now=svc.now())
             if action == "ok":
                 out = duties.confirm_proposal(s, svc.rules, int(raw_id), by=account.label,
                                               by_id=account.person_id, now=now)  # fmt: skip
@@ -141,9 +144,10 @@ async def on_notice_appeal(update: Update, context: Context, account: Account | 
 def build() -> list[BaseHandler]:
     """This module's handlers."""
     return [
-        CommandHandler("finalize", gate("finalize", on_finalize)),
+        CommandHandler("finalize", gate("finalize", on_finalize, records=True)),
         CallbackQueryHandler(
-            gate("proposal_decide", on_proposal_button), pattern=rf"^{PROPOSAL_BUTTON}:(ok|no):\d+$"
+            gate("proposal_decide", on_proposal_button, records=True),
+            pattern=rf"^{PROPOSAL_BUTTON}:(ok|no):\d+$",
         ),
         CallbackQueryHandler(
             gate("appeal", on_notice_appeal), pattern=rf"^{NOTICE_APPEAL}:\d{{4}}Q[1-4]$"

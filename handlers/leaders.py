@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
@@ -12,7 +15,10 @@ from scoring.accounts import GROUP, Account, account_of_person
 from scoring.db import transaction
 from scoring.errors import InputError
 from scoring.models import Department, Entry
+from scoring.parser import resolve_person
+from scoring.pending import mark_update
 from scoring.periods import Period
+from scoring.roster import DbRoster
 from scoring.standings import Standing
 
 TELEGRAM_LIMIT = 4096
@@ -81,54 +87,81 @@ async def on_standings(update: Update, context: Context, account: Account | None
     await _send_table(update, context, f"全局 {period.label}", rows)
 
 
+def veto_year(args: list[str], today: date, deadline_month: int) -> tuple[int, list[str]]:
+    """The year a veto is for: written after the name, else the year being assessed
+    (last year until the annual deadline month has passed, then this year)."""
+    if len(args) > 1 and re.fullmatch(r"\d{4}(年)?", args[1]):
+        return int(args[1][:4]), [args[0], *args[2:]]
+    return (today.year - 1 if today.month <= deadline_month else today.year), args
+
+
 async def on_veto(update: Update, context: Context, account: Account | None) -> None:
-    """/veto 姓名 原因: the leading group records a one-vote veto."""
+    """/veto 姓名 [年度] 原因: the leading group records a one-vote veto."""
     assert account is not None
     svc = services(context)
-    if not context.args or len(context.args) < 2:
-        raise InputError("用法:/veto 姓名 原因,例如 /veto 张三 对组织决定拒不服从")
-    name, reason = context.args[0], " ".join(context.args[1:])
     now = svc.now()
-    await svc.run(
-        svc.core.add_veto, name, reason=reason, fact_date=now.date(), by=account.label, now=now
+    year, args = veto_year(
+        list(context.args or []), now.date(), svc.rules.calendar.annual_deadline_month
     )
-    await reply(
-        update,
-        context,
-        svc.views.render("veto_done.html.j2", name=name, reason=reason, year=now.year),
-    )
+    if len(args) < 2:
+        raise InputError("用法:/veto 姓名 [年度] 原因,例如 /veto 张三 2026 对组织决定拒不服从")
+    if not 2000 <= year <= now.year:
+        raise InputError(f"年度“{year}”不对")
+    name, reason = args[0], " ".join(args[1:])
+    veto_id = await svc.run(_veto, svc, name, reason, year, account, update.update_id)
+    text = svc.views.render("veto_done.html.j2", id=veto_id, name=name, reason=reason, year=year)
+    await reply(update, context, text)
+
+
+def _veto(
+    svc: Services, name: str, reason: str, year: int, account: Account, update_id: int
+) -> int:
+    now = svc.now()
+    fact = now.date() if year == now.year else date(year, 12, 31)
+    with transaction(svc.engine) as s:
+        person = resolve_person(name, DbRoster(s))
+        veto = ledger.add_veto(
+            s, person=person, reason=reason, fact_date=fact, by=account.label, now=now
+        )
+        mark_update(s, update_id, now=now)
+        assert veto.id is not None
+        return veto.id
 
 
 async def on_revoke(update: Update, context: Context, account: Account | None) -> None:
-    """/revoke 编号 原因: revoke an entry; the person charged is told."""
+    """/revoke 编号 原因 (or v编号 for a veto): revoke it; the person concerned is told."""
     assert account is not None
     svc = services(context)
-    if not context.args or len(context.args) < 2 or not context.args[0].lstrip("#").isdigit():
-        raise InputError("用法:/revoke 记录编号 原因,例如 /revoke 12 误记")
-    entry_id, reason = int(context.args[0].lstrip("#")), " ".join(context.args[1:])
-    person = await svc.run(_revoke, svc, entry_id, reason, account, update.update_id)
-    await reply(
-        update, context, svc.views.render("revoke_done.html.j2", id=entry_id, reason=reason)
-    )
-    if person is not None:
-        await send(
-            context,
-            person.telegram_user_id,
-            svc.views.render("revoke_notice.html.j2", id=entry_id, reason=reason),
+    target = (context.args or [""])[0].lstrip("#").lower()
+    if not context.args or len(context.args) < 2 or not target.lstrip("v").isdigit():
+        raise InputError(
+            "用法:/revoke 记录编号 原因,例如 /revoke 12 误记;一票否决写 /revoke v3 原因"
         )
+    reason = " ".join(context.args[1:])
+    person = await svc.run(_revoke, svc, target, reason, account, update.update_id)
+    label = f"一票否决 #{target[1:]}" if target.startswith("v") else f"记录 #{target}"
+    await reply(update, context, svc.views.render("revoke_done.html.j2", what=label, reason=reason))
+    if person is not None:
+        text = svc.views.render("revoke_notice.html.j2", what=label, reason=reason)
+        await send(context, person.telegram_user_id, text)
 
 
 def _revoke(
-    svc: Services, entry_id: int, reason: str, account: Account, update_id: int
+    svc: Services, target: str, reason: str, account: Account, update_id: int
 ) -> Account | None:
-    from scoring.pending import mark_update
-
     now = svc.now()
     with transaction(svc.engine) as s:
-        ledger.revoke_entry(s, entry_id, reason=reason, by=account.label, now=now)
+        if target.startswith("v"):
+            row = ledger.revoke_veto(s, int(target[1:]), reason=reason, by=account.label,
+                                     now=now, actor_person_id=account.person_id)  # fmt: skip
+            person_id: int | None = row.person_id
+        else:
+            ledger.revoke_entry(s, int(target), reason=reason, by=account.label, now=now,
+                                actor_person_id=account.person_id)  # fmt: skip
+            entry = s.get(Entry, int(target))
+            person_id = entry.person_id if entry else None
         mark_update(s, update_id, now=now)
-        entry = s.get(Entry, entry_id)
-        return account_of_person(s, entry.person_id) if entry and entry.person_id else None
+        return account_of_person(s, person_id) if person_id else None
 
 
 def build() -> list[BaseHandler]:
@@ -136,6 +169,6 @@ def build() -> list[BaseHandler]:
     return [
         CommandHandler("dept", gate("dept", on_dept)),
         CommandHandler("standings", gate("standings", on_standings)),
-        CommandHandler("veto", gate("veto", on_veto)),
+        CommandHandler("veto", gate("veto", on_veto, records=True)),
         CommandHandler("revoke", gate("revoke", on_revoke, records=True)),
     ]

@@ -30,7 +30,7 @@ PERMISSIONS: dict[str, frozenset[str] | None] = {
     "dept": frozenset({LEADER, GROUP}),
     "standings": frozenset({GROUP, INSPECTOR, ADMIN}),
     "veto": frozenset({GROUP}),
-    "revoke": frozenset({GROUP, ADMIN}),
+    "revoke": frozenset({GROUP}),
     "finalize": frozenset({GROUP}),
     "proposal_decide": frozenset({INSPECTOR, ADMIN}),
 }

@@ -12,6 +12,7 @@ from handlers.common import Context, gate, reply, services
 from scoring.accounts import Account
 from scoring.db import transaction
 from scoring.errors import InputError
+from scoring.pending import mark_update
 from scoring.personal import StudyTally, study_tally, submit_study
 
 _DECLARED = re.compile(r"^\s*(\d+)\s*字?\s*$")
@@ -61,15 +62,18 @@ async def _submit(
     update: Update, context: Context, account: Account, kind: str, chars: int, evidence: str
 ) -> None:
     svc = services(context)
-    tally = await svc.run(_store, svc, account, kind, chars, evidence)
+    tally = await svc.run(_store, svc, account, kind, chars, evidence, update.update_id)
     await reply(
         update, context, svc.views.render("study_received.html.j2", kind=kind, chars=chars, t=tally)
     )
 
 
-def _store(svc: Services, account: Account, kind: str, chars: int, evidence: str) -> StudyTally:
+def _store(
+    svc: Services, account: Account, kind: str, chars: int, evidence: str, update_id: int
+) -> StudyTally:
     now = svc.now()
     with transaction(svc.engine) as s:
+        mark_update(s, update_id, now=now)
         submit_study(
             s,
             person_id=account.person_id,
@@ -88,10 +92,13 @@ def build() -> list[BaseHandler]:
     """This module's handlers (a photo or document captioned /notes or /reflection too)."""
     media = filters.PHOTO | filters.Document.ALL
     return [
-        CommandHandler("notes", gate("notes", on_notes)),
-        CommandHandler("reflection", gate("reflection", on_reflection)),
-        MessageHandler(media & filters.CaptionRegex(r"^/notes"), gate("notes", on_notes)),
+        CommandHandler("notes", gate("notes", on_notes, records=True)),
+        CommandHandler("reflection", gate("reflection", on_reflection, records=True)),
         MessageHandler(
-            media & filters.CaptionRegex(r"^/reflection"), gate("reflection", on_reflection)
+            media & filters.CaptionRegex(r"^/notes"), gate("notes", on_notes, records=True)
+        ),
+        MessageHandler(
+            media & filters.CaptionRegex(r"^/reflection"),
+            gate("reflection", on_reflection, records=True),
         ),
     ]

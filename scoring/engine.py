@@ -43,23 +43,39 @@ class GradeResult:
     tie_flag: bool
 
 
+def _quota_positions(
+    totals: Sequence[Decimal], racing: Sequence[bool]
+) -> list[tuple[int, int] | None]:
+    """(first, last) position of each one's tie group among those racing for the quota."""
+    field = [t for t, r in zip(totals, racing, strict=True) if r]
+    ranks = competition_ranks(field)
+    size: dict[int, int] = {}
+    for r in ranks:
+        size[r] = size.get(r, 0) + 1
+    places = iter((r, r + size[r] - 1) for r in ranks)
+    return [next(places) if r else None for r in racing]
+
+
 def grade_all(
     totals: Sequence[Decimal], vetoed: Sequence[bool], rules: Rules
 ) -> tuple[list[int], list[GradeResult]]:
-    """Ranks and grades for totals sorted best first (the whole assessed population)."""
+    """Ranks and grades for totals sorted best first (the whole assessed population).
+
+    Everyone is ranked. Whether a vetoed person still takes a place of the excellence quota
+    is the rules file's ``grades.vetoed_hold_quota_places`` (the plan is silent).
+    """
     ranks = competition_ranks(totals)
     quota = rules.grades.quota(len(totals))
-    group_size: dict[int, int] = {}
-    for r in ranks:
-        group_size[r] = group_size.get(r, 0) + 1
+    hold = rules.grades.vetoed_hold_quota_places
+    positions = _quota_positions(totals, [hold or not v for v in vetoed])
     bands = rules.grades.bands
     names = [b.name for b in bands]
     cap_index = names.index(rules.veto.grade_cap)
     results: list[GradeResult] = []
-    for total, rank, veto in zip(totals, ranks, vetoed, strict=True):
-        last_position = rank + group_size[rank] - 1
-        within_quota = last_position <= quota
-        straddles = rank <= quota < last_position
+    for total, veto, place in zip(totals, vetoed, positions, strict=True):
+        first, last = place or (quota + 1, quota + 1)
+        within_quota = last <= quota
+        straddles = first <= quota < last
         tie_flag = False
         index = len(bands) - 1
         for i, band in enumerate(bands):

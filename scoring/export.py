@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -13,6 +15,7 @@ from scoring.periods import Period
 from scoring.rules import Rules
 from scoring.standings import Standing
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the default; callers pass KAOHE_TIMEZONE
 SUMMARY = "汇总"
 DETAILS = "明细"
 
@@ -24,6 +27,12 @@ def _num(value: object) -> object:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+def local_time(moment: datetime, tz: tzinfo) -> datetime:
+    """A stored moment (UTC) as the bureau's clock shows it."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(tz)
 
 
 def remarks(s: Standing) -> str:
@@ -39,7 +48,13 @@ def remarks(s: Standing) -> str:
 
 
 def write_export(
-    path: Path, rules: Rules, period: Period, standings: list[Standing], entries: list[EntryView]
+    path: Path,
+    rules: Rules,
+    period: Period,
+    standings: list[Standing],
+    entries: list[EntryView],
+    *,
+    tz: tzinfo = SHANGHAI,
 ) -> Path:
     """Write the workbook and return its path."""
     wb = Workbook()
@@ -113,7 +128,7 @@ def write_export(
                 _num(sign * e.points),
                 e.role,
                 e.recorded_by,
-                e.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                local_time(e.recorded_at, tz).strftime("%Y-%m-%d %H:%M"),
                 e.source,
                 e.evidence,
                 e.note,

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from scoring.errors import Conflict, InputError, NotFound
+from scoring.errors import Conflict, InputError, NotFound, PermissionDenied
 from scoring.models import Audit, Department, Entry, Person, ReviewScore, VetoRecord, YearLock
 from scoring.parser import Finding, RosterPerson, normalize, resolve_person
 from scoring.periods import Period
@@ -89,6 +89,7 @@ def record_finding(
 ) -> list[Entry]:
     """Store a parsed finding: one deduction entry per person who bears it."""
     check_year_open(session, fact_date.year)
+    _check_yearly_limit(session, finding, fact_date.year)
     batch = uuid.uuid4().hex
     entries = [
         _add_entry(
@@ -124,8 +125,44 @@ def record_finding(
     return entries
 
 
-def revoke_entry(session: Session, entry_id: int, *, reason: str, by: str, now: datetime) -> Entry:
-    """Undo an entry by adding a revoking entry with the reason; the original stays."""
+def _check_yearly_limit(session: Session, finding: Finding, year: int) -> None:
+    """An item the plan deducts at most N times a year (笔记不足一万字 once, 心得 two)."""
+    limit = finding.item.max_per_year
+    if limit is None:
+        return
+    revoked = select(Entry.revokes_id).where(col(Entry.revokes_id).is_not(None))
+    for charge in finding.charges:
+        already = session.exec(
+            select(func.coalesce(func.sum(Entry.count), 0)).where(
+                Entry.kind == "deduction",
+                Entry.person_id == charge.person.id,
+                Entry.item_code == finding.item.code,
+                col(Entry.fact_date) >= date(year, 1, 1),
+                col(Entry.fact_date) < date(year + 1, 1, 1),
+                col(Entry.id).not_in(revoked),
+            )
+        ).one()
+        if int(already) + finding.count > limit:
+            raise Conflict(
+                f"“{finding.item.name}”每年最多扣 {limit} {finding.item.unit},"
+                f"{charge.person.label} {year}年已扣 {already} {finding.item.unit}"
+            )
+
+
+def revoke_entry(
+    session: Session,
+    entry_id: int,
+    *,
+    reason: str,
+    by: str,
+    now: datetime,
+    actor_person_id: int | None = None,
+) -> Entry:
+    """Undo an entry by adding a revoking entry with the reason; the original stays.
+
+    ``actor_person_id`` is who revokes, when known: no one revokes an entry of their own
+    (that is what an appeal decided by others is for).
+    """
     reason = reason.strip()
     if not reason:
         raise InputError("撤销必须写明原因")
@@ -133,6 +170,8 @@ def revoke_entry(session: Session, entry_id: int, *, reason: str, by: str, now: 
     entry = session.get(Entry, entry_id) if 0 < entry_id < 2**63 else None
     if entry is None or entry.kind == "revocation":
         raise NotFound(f"没有编号为 {entry_id} 的扣分或加分记录")
+    if actor_person_id is not None and entry.person_id == actor_person_id:
+        raise PermissionDenied("不能撤销本人的记录;如有异议,请通过“申诉”由考核领导小组决定")
     check_year_open(session, entry.fact_date.year)
     already = session.exec(select(Entry).where(Entry.revokes_id == entry_id)).first()
     if already is not None:
@@ -265,6 +304,37 @@ def add_veto(
     session.flush()
     audit(session, now=now, actor=by, action="veto", person=person.id, reason=reason)
     return veto
+
+
+def revoke_veto(
+    session: Session,
+    veto_id: int,
+    *,
+    reason: str,
+    by: str,
+    now: datetime,
+    actor_person_id: int | None = None,
+) -> VetoRecord:
+    """Take a veto back with a reason: a revoking row points at it; nothing is deleted."""
+    reason = reason.strip()
+    if not reason:
+        raise InputError("撤销一票否决必须写明原因")
+    veto = session.get(VetoRecord, veto_id) if 0 < veto_id < 2**63 else None
+    if veto is None or veto.revokes_id is not None:
+        raise NotFound(f"没有编号为 {veto_id} 的一票否决记录")
+    if actor_person_id is not None and veto.person_id == actor_person_id:
+        raise PermissionDenied("不能撤销针对本人的一票否决")
+    check_year_open(session, veto.year)
+    if session.exec(select(VetoRecord).where(VetoRecord.revokes_id == veto_id)).first():
+        raise Conflict(f"一票否决 {veto_id} 已经撤销过了")
+    revocation = VetoRecord(
+        person_id=veto.person_id, year=veto.year, fact_date=veto.fact_date, reason=reason,
+        recorded_by=by, recorded_at=now, revokes_id=veto_id,
+    )  # fmt: skip
+    session.add(revocation)
+    session.flush()
+    audit(session, now=now, actor=by, action="revoke_veto", veto=veto_id, reason=reason)
+    return revocation
 
 
 def _review_value(line: int, header: str, text: str, maximum: Decimal) -> Decimal:

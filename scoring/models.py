@@ -32,6 +32,8 @@ class Person(SQLModel, table=True):
     rank: str = Field(default="", max_length=16)
     roles: str = Field(default="干部职工", max_length=128)
     active: bool = Field(default=True)
+    # the day they were marked 离岗: not assessed for periods ending after it
+    left_on: date | None = None
     telegram_user_id: int | None = Field(default=None, unique=True, index=True)
     created_at: datetime
 
@@ -103,6 +105,8 @@ class VetoRecord(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     recorded_by: str = Field(default="", max_length=64)
     recorded_at: datetime
+    # a revoking row points at the veto it takes back (nothing is deleted)
+    revokes_id: int | None = Field(default=None, foreign_key="veto.id", unique=True)
 
 
 class Audit(SQLModel, table=True):

@@ -106,6 +106,8 @@ class RosterImportResult:
     added: int
     updated: int
     departments_added: int
+    # people still in post in the database but not in this file (e.g. moved to another 科室)
+    not_in_file: tuple[str, ...] = ()
 
 
 def _validate_rows(
@@ -193,6 +195,10 @@ def import_roster(session: Session, path: Path, *, now: datetime, actor: str) ->
         person.staff_type = row.staff_type
         person.roles = ",".join(row.roles)
         person.rank = row.rank
+        if person.active and not row.active:
+            person.left_on = now.date()
+        elif row.active:
+            person.left_on = None
         person.active = row.active
         session.add(person)
         session.flush()
@@ -203,6 +209,17 @@ def import_roster(session: Session, path: Path, *, now: datetime, actor: str) ->
             dept_led = depts[d].id
             assert person.id is not None and dept_led is not None
             session.add(PersonLeads(person_id=person.id, department_id=dept_led))
+    in_file = {(row.name, depts[row.department].id) for row in rows}
+    not_in_file = tuple(
+        f"{name}({dept})"
+        for pid, name, dept_id, dept in session.exec(
+            select(Person.id, Person.name, Person.department_id, Department.name)
+            .join(Department, col(Department.id) == col(Person.department_id))
+            .where(col(Person.active).is_(True))
+            .order_by(Department.name, Person.name)
+        ).all()
+        if (name, dept_id) not in in_file
+    )
     session.add(
         Audit(
             at=now,
@@ -213,4 +230,4 @@ def import_roster(session: Session, path: Path, *, now: datetime, actor: str) ->
             ),
         )
     )
-    return RosterImportResult(added, updated, new_depts)
+    return RosterImportResult(added, updated, new_depts, not_in_file)

@@ -32,7 +32,6 @@ class _Frozen(BaseModel):
 
 class Unit(_Frozen):
     name: str
-    timezone: str = "Asia/Shanghai"
 
 
 class ScoringPolicy(_Frozen):
@@ -71,6 +70,14 @@ class Item(_Frozen):
     bearer: Literal["person", "duty"] = "person"
     leader_points: Points | None = None
     member_points: Points | None = None
+    # deducted at most this many units a year (an item counted 年 is once a year)
+    max_per_year: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _yearly_items_once(self) -> Item:
+        if self.unit == "年" and self.max_per_year is None:
+            object.__setattr__(self, "max_per_year", 1)
+        return self
 
     @model_validator(mode="after")
     def _duty_points(self) -> Item:
@@ -114,6 +121,8 @@ class Grades(_Frozen):
     bands: tuple[GradeBand, ...]
     # 科级干部: excellent ones are recommended to the district organisation department
     section_level_ranks: tuple[str, ...] = ("正科级", "副科级")
+    # does a vetoed person (capped at 基本称职) still take a place of the 20% quota?
+    vetoed_hold_quota_places: bool = True
 
     @field_validator("bands")
     @classmethod

@@ -130,6 +130,13 @@ class Service:
             assert veto.id is not None
             return veto.id
 
+    def revoke_veto(self, veto_id: int, *, reason: str, by: str, now: datetime) -> int:
+        """Take a veto back; returns the revoking row's id."""
+        with transaction(self.engine) as s:
+            row = ledger.revoke_veto(s, veto_id, reason=reason, by=by, now=now)
+            assert row.id is not None
+            return row.id
+
     # ------------------------------------------------------------ imports
     def import_roster(self, path: Path, *, now: datetime, actor: str) -> RosterImportResult:
         """Import the roster file all-or-nothing."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
 from scoring.engine import capped_bonus, category_score, grade_all
@@ -55,6 +56,19 @@ def live_entries(kind: str, period: Period):  # type: ignore[no-untyped-def]
     )
 
 
+def assessed_in(period: Period) -> tuple[ColumnElement[bool], ...]:
+    """Who is assessed for a period: on the roster by the end of its year, and not gone
+    (离岗) before the period ended. Someone hired later does not join a past year's result."""
+    year_end = datetime(period.year + 1, 1, 1, tzinfo=UTC)
+    return (
+        col(Person.created_at) < year_end,
+        or_(
+            and_(col(Person.left_on).is_(None), col(Person.active).is_(True)),
+            col(Person.left_on) >= period.end,
+        ),
+    )
+
+
 def compute_standings(session: Session, rules: Rules, period: Period) -> list[Standing]:
     """Every active person's standing, best first, with ranks (and grades if annual)."""
     deducted: dict[int | None, dict[str, int]] = {}
@@ -84,17 +98,21 @@ def compute_standings(session: Session, rules: Rules, period: Period) -> list[St
                 )
             ).all()
         )
+    taken_back = select(VetoRecord.revokes_id).where(col(VetoRecord.revokes_id).is_not(None))
     vetoed = set(
         session.exec(
             select(VetoRecord.person_id).where(
-                VetoRecord.year == period.year, col(VetoRecord.fact_date) < period.end
+                VetoRecord.year == period.year,
+                col(VetoRecord.fact_date) < period.end,
+                col(VetoRecord.revokes_id).is_(None),
+                col(VetoRecord.id).not_in(taken_back),
             )
         ).all()
     )
     people = session.exec(
         select(Person.id, Person.name, Department.name, Person.rank)
         .join(Department, col(Department.id) == col(Person.department_id))
-        .where(col(Person.active).is_(True))
+        .where(*assessed_in(period))
     ).all()
 
     review_code = rules.review.category
@@ -143,6 +161,6 @@ def compute_standings(session: Session, rules: Rules, period: Period) -> list[St
     for standing, rank, g in zip(standings, ranks, grades, strict=True):
         standing.rank = rank
         standing.grade = g.grade if period.annual else None
-        standing.bonus_payout = g.payout
+        standing.bonus_payout = g.payout if period.annual else Decimal(1)
         standing.tie_flag = g.tie_flag if period.annual else False
     return standings

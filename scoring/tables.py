@@ -16,8 +16,7 @@ def read_table(path: Path, required: list[str]) -> list[tuple[int, dict[str, str
         raise InputError(f"找不到文件 {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            grid = [list(r) for r in csv.reader(fh)]
+        grid = [list(r) for r in csv.reader(_decode(path).splitlines())]
     elif suffix in (".xlsx", ".xlsm"):
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
@@ -44,6 +43,18 @@ def read_table(path: Path, required: list[str]) -> list[tuple[int, dict[str, str
         if any(cells.values()):
             rows.append((n, cells))
     return rows
+
+
+def _decode(path: Path) -> str:
+    """A CSV's text: UTF-8 (with or without BOM), or GB18030 as Excel saves it on Chinese
+    Windows."""
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path.name} 的编码无法识别,请另存为 UTF-8 编码的 CSV 或 .xlsx")
 
 
 def split_cell(text: str) -> list[str]:

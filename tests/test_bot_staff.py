@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlmodel import Session, select
 
@@ -103,3 +104,33 @@ async def test_bad_command_arguments_get_usage_and_change_nothing(bureau: Bureau
     assert "没有编号为 999" in (answer.text or "")
     with Session(bureau.svc.engine) as s:
         assert s.exec(select(Entry)).all() == []
+
+
+async def test_a_veto_can_name_its_year_and_be_taken_back(bureau: Bureau) -> None:
+    answer = await bureau.say("周组长", "/veto 王五 2026年 拒不服从组织决定")
+    assert "2026年度" in (answer.text or "") and "/revoke v1" in (answer.text or "")
+    with Session(bureau.svc.engine) as s:
+        (veto,) = s.exec(select(VetoRecord)).all()
+    assert (veto.year, veto.fact_date) == (2026, bureau.svc.now().date())
+    wang = next(s for s in bureau.svc.core.standings(Period.parse("2026")) if s.name == "王五")
+    assert wang.veto
+    taken_back = await bureau.say("周组长", "/revoke v1 录错了人")
+    assert "一票否决 #1 已撤销" in (taken_back.text or "")
+    wang = next(s for s in bureau.svc.core.standings(Period.parse("2026")) if s.name == "王五")
+    assert not wang.veto
+
+
+async def test_the_leading_group_cannot_revoke_its_own_deduction(bureau: Bureau) -> None:
+    (entry_id,) = _record(bureau, "周组长 迟到")
+    answer = await bureau.say("周组长", f"/revoke {entry_id} 我不同意")
+    assert "不能撤销本人的记录" in (answer.text or "")
+    zhou = next(s for s in bureau.svc.core.standings(Period.parse("2026")) if s.name == "周组长")
+    assert zhou.categories["daily"].score == Decimal("19.5")
+
+
+def test_a_veto_in_january_is_for_the_year_being_assessed() -> None:
+    from handlers.leaders import veto_year
+
+    assert veto_year(["王五", "理由"], date(2027, 1, 15), 2) == (2026, ["王五", "理由"])
+    assert veto_year(["王五", "理由"], date(2027, 3, 1), 2) == (2027, ["王五", "理由"])
+    assert veto_year(["王五", "2027", "理由"], date(2027, 1, 15), 2) == (2027, ["王五", "理由"])
