@@ -34,8 +34,9 @@ lint: install
 typecheck: install
 	$(BIN)/mypy bot handlers scoring tests bench
 
+# The PostgreSQL tests run against a throwaway server that .ci/postgres starts (or skip).
 pytest: install fonts
-	$(BIN)/pytest
+	KAOHE_TEST_POSTGRES_URL="$$(bash .ci/postgres)" $(BIN)/pytest
 
 test: lint typecheck pytest
 

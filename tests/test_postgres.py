@@ -1,0 +1,94 @@
+"""The same ledger on PostgreSQL: nothing in the core is SQLite-only.
+
+`make test` starts a throwaway PostgreSQL (.ci/postgres) and passes its URL as
+KAOHE_TEST_POSTGRES_URL; without one these tests are skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from scoring.db import make_engine, upgrade
+from scoring.errors import UnknownPerson
+from scoring.periods import Period
+from scoring.rules import Rules
+from scoring.service import Service
+from tests.helpers import NOW
+
+PG_URL = os.environ.get("KAOHE_TEST_POSTGRES_URL", "")
+pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL (KAOHE_TEST_POSTGRES_URL)")
+
+ROSTER = """姓名,科室,职务,人员类别,角色,分管科室,职级
+张三,办公室,科员,公务员,干部职工,,
+李四,办公室,主任,公务员,督查员、干部职工,,正科级
+王五,执法监察科,科长,公务员,干部职工,,正科级
+赵六,执法监察科,科员,事业人员,干部职工,,
+张三,执法监察科,科员,公务员,干部职工,,
+陈局,局领导,副局长,公务员,分管领导,执法监察科;办公室,副处级
+"""
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[Engine]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    name = f"kaohe_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}"'))
+        admin.dispose()
+
+
+def _play(service: Service, roster: Path) -> list[tuple[object, ...]]:
+    """A bureau's half year, then its standings as comparable rows."""
+    service.import_roster(roster, now=NOW, actor="t")
+    record = service.record_finding
+    record("李四 迟到", fact_date=date(2026, 3, 2), by="督查", now=NOW)
+    record("张三(办公室) 旷工两天", fact_date=date(2026, 3, 3), by="督查", now=NOW)
+    record("执法监察科 未制定季度执法计划", fact_date=date(2026, 4, 1), by="督查", now=NOW)
+    _, duty = record(
+        "带班:陈局 值班:李四、赵六 信息不灵", fact_date=date(2026, 5, 1), by="督查", now=NOW
+    )
+    service.add_bonus(target="执法监察科", kind="award", level="省级", title="先进集体",
+                      fact_date=date(2026, 6, 1), by="t", now=NOW)  # fmt: skip
+    for level in ("市级", "省级"):
+        service.add_bonus(target="李四", kind="article", level=level, title="稿件A",
+                          fact_date=date(2026, 6, 2), by="t", now=NOW)  # fmt: skip
+    service.add_veto("王五", reason="拒不服从", fact_date=date(2026, 5, 1), by="t", now=NOW)
+    service.revoke(duty.entry_ids[0], reason="误记", by="t", now=NOW)
+    with pytest.raises(UnknownPerson):
+        record("李斯 迟到", fact_date=date(2026, 3, 2), by="督查", now=NOW)
+    return [
+        (s.name, s.department, s.total, s.bonus, s.rank, s.grade, s.veto, s.bonus_payout,
+         s.tie_flag, tuple((c.deducted, c.score) for c in s.categories.values()))
+        for s in service.standings(Period.parse("2026"))
+    ]  # fmt: skip
+
+
+def test_postgres_gives_the_same_standings_as_sqlite(
+    pg_engine: Engine, engine: Engine, rules: Rules, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    upgrade(pg_engine)
+    upgrade(pg_engine)  # kaohe init is idempotent there too
+    on_postgres = _play(Service(pg_engine, rules), roster)
+    on_sqlite = _play(Service(engine, rules), roster)
+    assert on_postgres == on_sqlite
+    by_name = {(row[0], row[1]): row for row in on_postgres}
+    assert by_name[("王五", "执法监察科")][5] == "基本称职"  # vetoed
+    assert by_name[("李四", "办公室")][3] == 3  # same article at 市级 and 省级 counts once
