@@ -8,144 +8,50 @@ core refuses (already decided, not your department), the gate's alert is that on
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import warnings
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.services import Services
-from handlers.common import Context, edit, gate, keyboard, reply, send, services
+from bot.views import Views
+from handlers.common import (
+    END,
+    TEXT,
+    Context,
+    answer,
+    callback_id,
+    callback_tail,
+    conversation,
+    deliver,
+    edit,
+    gate,
+    keyboard,
+    reason_conversation,
+    remember_copies,
+    reply,
+    services,
+    show_decision,
+    tell_person,
+    user_data,
+)
 from scoring import claims
-from scoring.accounts import Account, account_of_person
+from scoring.accounts import Account
 from scoring.claims import ClaimView
 from scoring.db import transaction
-from scoring.errors import InputError, NotFound
+from scoring.errors import InputError
 
 log = logging.getLogger(__name__)
 
 # Conversation states.
-KIND, LEVEL, TITLE, EVIDENCE, REASON = "kind", "level", "title", "evidence", "reason"
+KIND, LEVEL, TITLE, EVIDENCE = "kind", "level", "title", "evidence"
 # Callback data prefixes (card ids and level names stay far below 64 bytes).
 PICK_KIND, PICK_LEVEL, APPROVE, REJECT = "ck", "cv", "cl:a", "cl:r"
-# Seconds a half-finished claim or an unanswered reason question is kept.
-CLAIM_TIMEOUT, REASON_TIMEOUT = 30 * 60, 10 * 60
-DRAFT, REJECTING = "claim_draft", "claim_rejecting"
-SEND_ATTEMPTS = 3
+CLAIM_TIMEOUT = 30 * 60  # seconds a half-finished claim is kept
+DRAFT = "claim_draft"
 
-TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 FILE = filters.UpdateType.MESSAGE & (filters.PHOTO | filters.Document.ALL)
 OTHER = filters.UpdateType.MESSAGE & ~filters.COMMAND
-END = ConversationHandler.END
-
-
-# ------------------------------------------------------------ shared with appeals
-def conversation(**kwargs: Any) -> ConversationHandler:
-    """A ConversationHandler per user and chat; its buttons need no per-message tracking."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", ".*per_message=False.*", PTBUserWarning)
-        return ConversationHandler(**kwargs)
-
-
-def user_data(context: Context) -> dict[Any, Any]:
-    """This user's scratch space for a conversation."""
-    assert context.user_data is not None
-    return context.user_data
-
-
-def callback_tail(update: Update) -> str:
-    """What follows the last ':' in the pressed button's data (a card id, a level).
-
-    PTB lets a button without data reach any patterned handler: such a press is refused.
-    """
-    data = update.callback_query.data if update.callback_query is not None else None
-    if not data or ":" not in data:
-        raise NotFound("这个按钮已失效")
-    return data.rsplit(":", 1)[1]
-
-
-def callback_id(update: Update) -> int:
-    """The card or entry id at the end of the pressed button's data."""
-    tail = callback_tail(update)
-    if not tail.isdecimal():
-        raise NotFound("这个按钮已失效")
-    return int(tail)
-
-
-def pressed(update: Update) -> list[tuple[int, int]]:
-    """The (chat, message) the button was pressed on, if known."""
-    message = update.callback_query.message if update.callback_query else None
-    return [(message.chat.id, message.message_id)] if message is not None else []
-
-
-async def answer(update: Update) -> None:
-    """Answer the button press (after the core call, so a refusal can be the alert)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-
-
-async def deliver(call: Callable[[], Awaitable[Message]], chat_id: int) -> Message | None:
-    """Send a photo or document, retrying network trouble; a final failure is logged."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await call()
-        except Forbidden:
-            log.warning("chat %s has blocked the bot; card not delivered", chat_id)
-            return None
-        except BadRequest as exc:  # not worth repeating (a wrong file id, a deleted chat)
-            log.warning("card to chat %s refused: %s", chat_id, exc)
-            return None
-        except RetryAfter as exc:
-            delay = exc.retry_after
-            await asyncio.sleep(delay if isinstance(delay, int | float) else delay.total_seconds())
-        except NetworkError as exc:  # TimedOut included
-            log.warning("card to chat %s failed (attempt %s): %s", chat_id, attempt, exc)
-            await asyncio.sleep(0.2 * 2**attempt)
-    log.error("giving up sending a card to chat %s", chat_id)
-    return None
-
-
-async def edit_copies(
-    context: Context, copies: Iterable[tuple[int, int]], text: str, *, caption: bool
-) -> None:
-    """Show a decision on every copy of a card; the buttons go with the edit."""
-    for chat_id, message_id in dict.fromkeys(copies):
-        try:
-            if caption:
-                await context.bot.edit_message_caption(
-                    chat_id=chat_id, message_id=message_id, caption=text
-                )
-            else:
-                await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
-        except TelegramError as exc:
-            if "not modified" not in str(exc).lower():
-                log.warning("could not edit card copy %s/%s: %s", chat_id, message_id, exc)
-
-
-def remember_copies(svc: Services, copies: dict[int, list[Message | None]]) -> None:
-    """Store where each card was sent: {card id: sent messages}."""
-    with transaction(svc.engine) as s:
-        for card_id, messages in copies.items():
-            refs = [(m.chat_id, m.message_id) for m in messages if m is not None]
-            claims.add_copies(s, card_id, refs)
-
-
-def person_account(svc: Services, person_id: int) -> Account | None:
-    """The bound account of a roster person."""
-    with svc.core.session() as s:
-        return account_of_person(s, person_id)
 
 
 # ------------------------------------------------------------ the claimant's conversation
@@ -264,16 +170,13 @@ def _open(
 async def _send_card(context: Context, chat_id: int, claim: ClaimView) -> Message | None:
     """The card as the evidence itself, captioned, with 批准 and 驳回."""
     caption = services(context).views.render("claim_card.html.j2", c=claim)
-    markup = _decide_keyboard(claim)
-    bot = context.bot
-    if claim.evidence_type == "photo":
-        return await deliver(
-            lambda: bot.send_photo(chat_id, claim.evidence, caption=caption, reply_markup=markup),
-            chat_id,
-        )
     return await deliver(
-        lambda: bot.send_document(chat_id, claim.evidence, caption=caption, reply_markup=markup),
+        context,
         chat_id,
+        claim.evidence,
+        claim.evidence_type,
+        caption=caption,
+        reply_markup=_decide_keyboard(claim),
     )
 
 
@@ -318,64 +221,21 @@ async def _announce(update: Update, context: Context, claim: ClaimView) -> None:
     """The decision on every copy of the card, and the claimant told."""
     svc = services(context)
     text = svc.views.render("claim_decided.html.j2", c=claim)
-    await edit_copies(context, [*pressed(update), *claim.copies], text, caption=True)
-    target = await svc.run(person_account, svc, claim.claimant_id)
-    if target is None:
-        log.info("claimant %s has not bound Telegram; decision not sent", claim.claimant_id)
-        return
+    await show_decision(update, context, claim.copies, text, caption=True)
     template = f"claim_{claim.state}_notice.html.j2"
     notice = svc.views.render(template, c=claim, cap=svc.rules.bonus.cap)
-    await send(context, target.telegram_user_id, notice)
+    await tell_person(context, claim.claimant_id, notice)
 
 
-async def on_reject_button(update: Update, context: Context, account: Account | None) -> str:
-    """驳回: ask this approver for the reason (the claim stays pending until they answer)."""
-    assert account is not None
-    svc = services(context)
-    claim = await svc.run(_to_decide, svc, callback_id(update), account)
-    user_data(context)[REJECTING] = claim.card_id
-    await answer(update)
-    await reply(update, context, svc.views.render("claim_ask_reason.html.j2", c=claim))
-    return REASON
+def _reject_question(views: Views, claim: ClaimView) -> str:
+    """驳回: ask this approver why (the claim stays pending until they answer)."""
+    return views.render("claim_ask_reason.html.j2", c=claim)
 
 
-def _to_decide(svc: Services, card_id: int, account: Account) -> ClaimView:
-    with svc.core.session() as s:
-        return claims.claim_to_decide(s, svc.rules, card_id, by=account)
-
-
-async def on_reject_reason(update: Update, context: Context, account: Account | None) -> object:
-    """The reason: reject the claim, show it on every copy, tell the claimant."""
-    assert account is not None and update.effective_message is not None
-    svc = services(context)
-    card_id = user_data(context).get(REJECTING, 0)
-    reason = update.effective_message.text or ""
-    try:
-        claim = await svc.run(_reject, svc, card_id, reason, account, update.update_id)
-    except InputError as exc:
-        await reply(update, context, svc.views.render("error.html.j2", error=exc))
-        return REASON
-    user_data(context).pop(REJECTING, None)
-    await reply(update, context, svc.views.render("claim_rejected.html.j2", c=claim))
+async def on_rejected(update: Update, context: Context, claim: ClaimView) -> None:
+    """The reason given, the claim is rejected: show it on every copy, tell the claimant."""
+    await reply(update, context, services(context).views.render("claim_rejected.html.j2", c=claim))
     await _announce(update, context, claim)
-    return END
-
-
-def _reject(
-    svc: Services, card_id: int, reason: str, account: Account, update_id: int
-) -> ClaimView:
-    now = svc.now()
-    with transaction(svc.engine) as s:
-        return claims.reject_claim(
-            s, svc.rules, card_id, reason=reason, by=account, now=now, update_id=update_id
-        )
-
-
-async def on_cancel_reject(update: Update, context: Context, account: Account | None) -> object:
-    """/cancel instead of a reason: the claim stays pending."""
-    user_data(context).pop(REJECTING, None)
-    await reply(update, context, services(context).views.render("claim_reject_cancelled.html.j2"))
-    return END
 
 
 async def on_pending(update: Update, context: Context, account: Account | None) -> None:
@@ -404,17 +264,15 @@ def build() -> list[BaseHandler]:
     驳回 in the middle of their own claim gives the reason first.
     """
     private = filters.ChatType.PRIVATE
-    rejecting = conversation(
-        entry_points=[
-            CallbackQueryHandler(gate("claim_decide", on_reject_button), pattern=rf"^{REJECT}:\d+$")
-        ],
-        states={
-            REASON: [MessageHandler(TEXT, gate("claim_decide", on_reject_reason, records=True))]
-        },
-        fallbacks=[CommandHandler("cancel", gate("claim_decide", on_cancel_reject))],
-        allow_reentry=True,
-        conversation_timeout=REASON_TIMEOUT,
-        name="claim_reject",
+    rejecting = reason_conversation(
+        "claim_reject",
+        permission="claim_decide",
+        button=REJECT,
+        check=claims.claim_to_decide,
+        record=claims.reject_claim,
+        ask=_reject_question,
+        announce=on_rejected,
+        cancelled="claim_reject_cancelled.html.j2",
     )
     stray: MessageHandler[Context, object] = MessageHandler(OTHER, gate("claim", on_stray))
     claiming = conversation(

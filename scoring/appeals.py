@@ -95,7 +95,7 @@ def _view(card: Card) -> AppealView:
             recorded_by=e["recorded_by"],
         ),
         decided_by=card.result.get("by", ""),
-        copies=tuple((int(c), int(m)) for c, m in p.get("copies", ())),
+        copies=card.copies,
     )
 
 

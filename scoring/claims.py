@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -76,7 +75,7 @@ def _view(rules: Rules, card: Card) -> ClaimView:
         decided_by=r.get("by", ""),
         reason=r.get("reason", ""),
         entry_ids=tuple(r.get("entries", ())),
-        copies=tuple((int(c), int(m)) for c, m in p.get("copies", ())),
+        copies=card.copies,
     )
 
 
@@ -101,22 +100,24 @@ def check_level(rules: Rules, kind: str, level: str) -> Decimal:
 
 def check_title(title: str) -> str:
     """The claimed honour's or article's name, tidied."""
-    title = normalize(title)
-    if not title:
-        raise InputError("请发送表彰名称或稿件标题")
-    if len(title) > MAX_TITLE:
-        raise InputError(f"名称太长了,请控制在 {MAX_TITLE} 字以内")
-    return title
+    return _tidied(
+        title, MAX_TITLE, "请发送表彰名称或稿件标题", f"名称太长了,请控制在 {MAX_TITLE} 字以内"
+    )
 
 
 def check_reason(reason: str) -> str:
     """A decision's or an appeal's reason, tidied."""
-    reason = normalize(reason)
-    if not reason:
-        raise InputError("请写明理由")
-    if len(reason) > MAX_REASON:
-        raise InputError(f"理由请控制在 {MAX_REASON} 字以内")
-    return reason
+    return _tidied(reason, MAX_REASON, "请写明理由", f"理由请控制在 {MAX_REASON} 字以内")
+
+
+def _tidied(text: str, limit: int, missing: str, too_long: str) -> str:
+    """Text normalized; refused with ``missing`` when empty, ``too_long`` past ``limit``."""
+    text = normalize(text)
+    if not text:
+        raise InputError(missing)
+    if len(text) > limit:
+        raise InputError(too_long)
+    return text
 
 
 # ------------------------------------------------------------ the claimant
@@ -163,18 +164,6 @@ def approvers(session: Session, claim: ClaimView) -> list[Account]:
         if account.person_id != claim.claimant_id:
             out.setdefault(account.person_id, account)
     return list(out.values())
-
-
-def add_copies(session: Session, card_id: int, copies: list[tuple[int, int]]) -> None:
-    """Remember the (chat, message) of each copy of a card sent out, to edit them later."""
-    row = session.get(PendingAction, card_id)
-    if row is None or not copies:
-        return
-    payload: dict[str, Any] = json.loads(row.payload or "{}")
-    known = [tuple(c) for c in payload.get("copies", [])]
-    payload["copies"] = [list(c) for c in dict.fromkeys([*known, *copies])]
-    row.payload = json.dumps(payload, ensure_ascii=False)
-    session.add(row)
 
 
 # ------------------------------------------------------------ the approvers

@@ -33,6 +33,11 @@ class Card:
     created_at: datetime
     resolved_at: datetime | None
 
+    @property
+    def copies(self) -> tuple[tuple[int, int], ...]:
+        """The (chat, message) of each copy of the card sent out (see ``add_copies``)."""
+        return tuple((int(c), int(m)) for c, m in self.payload.get("copies", ()))
+
 
 def _card(row: PendingAction) -> Card:
     assert row.id is not None
@@ -103,6 +108,18 @@ def resolve_card(
         )
     )
     return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+
+def add_copies(session: Session, card_id: int, copies: list[tuple[int, int]]) -> None:
+    """Remember the (chat, message) of each copy of a card sent out, to edit them later."""
+    row = session.get(PendingAction, card_id)
+    if row is None or not copies:
+        return
+    payload: dict[str, Any] = json.loads(row.payload or "{}")
+    known = [tuple(c) for c in payload.get("copies", [])]
+    payload["copies"] = [list(c) for c in dict.fromkeys([*known, *copies])]
+    row.payload = json.dumps(payload, ensure_ascii=False)
+    session.add(row)
 
 
 def require_pending(session: Session, card_id: int, kind: str) -> Card:

@@ -17,7 +17,7 @@ from scoring.db import transaction
 from scoring.errors import Conflict, InputError, NotFound, PermissionDenied
 from scoring.models import Entry, Person, ProcessedUpdate
 from scoring.parser import parse_finding
-from scoring.pending import get_card
+from scoring.pending import add_copies, get_card
 from scoring.periods import Period
 from scoring.roster import DbRoster
 from scoring.rules import Rules
@@ -265,8 +265,8 @@ def test_copies_of_a_card_are_remembered_once_each(
     session: Session, rules: Rules, people: dict[str, Account]
 ) -> None:
     claim = _claim(session, rules, people["冯科员"])
-    claims.add_copies(session, claim.card_id, [(1, 10), (2, 20)])
-    claims.add_copies(session, claim.card_id, [(2, 20), (1, 11)])
+    add_copies(session, claim.card_id, [(1, 10), (2, 20)])
+    add_copies(session, claim.card_id, [(2, 20), (1, 11)])
     done = _approve(session, rules, claim, people["陈局"])
     assert done.copies == ((1, 10), (2, 20), (1, 11))
 

@@ -82,11 +82,12 @@ def test_ranks_and_grades_follow_totals(totals: list[Decimal], data: st.DataObje
 
 # ------------------------------------------------------------------ ledgers
 def _finding_texts(rules: Rules) -> st.SearchStrategy[str]:
-    personal = [i for i in rules.items if i.bearer == "person"]
+    # items limited per year (笔记不足一万字, 心得缺少) have their own tests of the limit
+    personal = [i for i in rules.items if i.bearer == "person" and i.max_per_year is None]
     business = [i for i in personal if rules.category(i.category).department_chargeable]
 
     def counted(word: str, unit: str, n: int) -> str:
-        return f"{word} {1 if unit == '年' else n}{unit}"
+        return f"{word} {n}{unit}"
 
     one = st.builds(
         lambda name, item, n: f"{name} {counted(item.words[-1], item.unit, n)}",
