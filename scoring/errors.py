@@ -32,10 +32,12 @@ class ParseError(KaoheError):
 
     about = ""
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, *, wrong: str = "", suggestions: list[Suggestion] | None = None
+    ) -> None:
         super().__init__(message)
-        self.wrong = ""
-        self.suggestions: list[Suggestion] = []
+        self.wrong = wrong
+        self.suggestions: list[Suggestion] = suggestions or []
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,8 @@ class UnknownPerson(ParseError):
         hint = "、".join(s.label for s in suggestions)
         msg = f"花名册中没有“{name}”。"
         msg += f"您是不是要找:{hint}?" if hint else "请核对姓名或科室名称。"
-        super().__init__(msg)
-        self.name = self.wrong = name
-        self.suggestions = suggestions
+        super().__init__(msg, wrong=name, suggestions=suggestions)
+        self.name = name
 
 
 class AmbiguousPerson(ParseError):
@@ -67,9 +68,9 @@ class AmbiguousPerson(ParseError):
 
     def __init__(self, name: str, suggestions: list[Suggestion]) -> None:
         options = "、".join(s.text for s in suggestions)
-        super().__init__(f"有 {len(suggestions)} 位“{name}”,请写明科室:{options}")
-        self.name = self.wrong = name
-        self.suggestions = suggestions
+        msg = f"有 {len(suggestions)} 位“{name}”,请写明科室:{options}"
+        super().__init__(msg, wrong=name, suggestions=suggestions)
+        self.name = name
 
 
 class UnknownItem(ParseError):
@@ -81,9 +82,8 @@ class UnknownItem(ParseError):
         hint = "、".join(s.text for s in suggestions)
         msg = f"没有“{word}”这一扣分项。"
         msg += f"相近的有:{hint}。" if hint else "发送 /help 查看扣分项目。"
-        super().__init__(msg)
-        self.word = self.wrong = word
-        self.suggestions = suggestions
+        super().__init__(msg, wrong=word, suggestions=suggestions)
+        self.word = word
 
 
 class InputError(KaoheError):

@@ -134,6 +134,18 @@ def add_person(
     return person.id
 
 
+def small_bureau(session: Session) -> dict[str, int]:
+    """冯科员 in the office, 张三 (正科级) and 李四 in 执法监察科, 陈局 leading it; committed."""
+    ids = {
+        "冯科员": add_person(session, "冯科员", "办公室"),
+        "张三": add_person(session, "张三", "执法监察科", rank="正科级"),
+        "李四": add_person(session, "李四", "执法监察科"),
+        "陈局": add_person(session, "陈局", "局领导", leads=("执法监察科",), roles="分管领导"),
+    }
+    session.commit()
+    return ids
+
+
 def enter_review(
     session: Session, person_id: int, parts: tuple[str, str, str], *, year: int = YEAR
 ) -> None:

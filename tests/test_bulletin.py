@@ -32,7 +32,7 @@ from scoring import duties
 from scoring.periods import Period
 from scoring.rules import Rules
 from scoring.service import Service
-from tests.helpers import add_person, d, enter_review
+from tests.helpers import add_person, d, enter_review, small_bureau
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 7, 5, 10, 0, tzinfo=TZ)
@@ -41,14 +41,8 @@ H1 = Period.parse("2026H1")
 
 @pytest.fixture
 def people(session: Session) -> dict[str, int]:
-    ids = {
-        "冯科员": add_person(session, "冯科员", "办公室"),
-        "张三": add_person(session, "张三", "执法监察科", rank="正科级"),
-        "李四": add_person(session, "李四", "执法监察科"),
-        "陈局": add_person(session, "陈局", "局领导", leads=("执法监察科",), roles="分管领导"),
-    }
-    session.commit()
-    return ids
+    """The small bureau of tests.helpers.small_bureau."""
+    return small_bureau(session)
 
 
 def first_half(service: Service) -> None:
