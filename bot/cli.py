@@ -413,6 +413,7 @@ def run(
             port=int(port),
             url_path=webhook.rstrip("/").rsplit("/", 1)[-1],
             webhook_url=webhook,
+            secret_token=settings.webhook_secret or None,
         )
     else:
         application.run_polling()

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     rules_file: str | None = None
     rate_limit: bool = True
+    webhook_secret: str = ""
 
     @field_validator("timezone")
     @classmethod
