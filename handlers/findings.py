@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.services import Services
 from handlers.common import Context, edit, gate, keyboard, reply, send, services
-from scoring import findings
+from scoring import duties, findings
 from scoring.accounts import Account
 from scoring.db import transaction
 from scoring.errors import ParseError
 from scoring.findings import FindingView
+from scoring.pending import mark_update
 
 log = logging.getLogger(__name__)
 CONFIRM, CANCEL, UNDO, PICK = "fc", "fx", "fu", "fs"
@@ -184,10 +186,29 @@ async def on_undo_button(update: Update, context: Context, account: Account | No
     await _notify(context, svc, "finding_undone_notice.html.j2", view)
 
 
+async def on_checked(update: Update, context: Context, account: Account | None) -> None:
+    """/checked [备注]: today's spot check is recorded, even when it found nothing."""
+    assert account is not None
+    svc = services(context)
+    note = " ".join(context.args or [])
+    day = await svc.run(_record_check, svc, account, note, update.update_id)
+    await reply(update, context, svc.views.render("spot_check_recorded.html.j2", day=day))
+
+
+def _record_check(svc: Services, account: Account, note: str, update_id: int) -> date:
+    now = svc.now()
+    with transaction(svc.engine) as s:
+        mark_update(s, update_id, now=now)
+        duties.record_spot_check(s, day=now.date(), inspector_id=account.person_id,
+                                 inspector=account.label, note=note, now=now)  # fmt: skip
+    return now.date()
+
+
 def build() -> list[BaseHandler]:
     """This module's handlers (the finding text handler is the catch-all for inspectors)."""
     text = (filters.TEXT & ~filters.COMMAND) | (filters.PHOTO & filters.CaptionRegex(r"\S"))
     return [
+        CommandHandler("checked", gate("spot_check", on_checked, records=True)),
         CallbackQueryHandler(
             gate("finding_confirm", on_confirm_button, records=True), pattern=rf"^{CONFIRM}:\d+$"
         ),

@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, frozenset[str] | None] = {
     "finding_cancel": frozenset({INSPECTOR, ADMIN}),
     "finding_undo": frozenset({INSPECTOR, ADMIN}),
     "finding_pick": frozenset({INSPECTOR, ADMIN}),
+    "spot_check": frozenset({INSPECTOR, ADMIN}),
     "score": BOUND,
     "notes": BOUND,
     "reflection": BOUND,

@@ -39,6 +39,7 @@ from scoring.models import (
     Person,
     PublicNotice,
     ReviewScore,
+    SpotCheck,
     StudySubmission,
     VetoRecord,
     YearLock,
@@ -342,21 +343,40 @@ def own_deductions(
 
 # ------------------------------------------------------------------ spot checks
 def spot_checks(session: Session, year: int, month: int) -> int:
-    """Deductions dated in a month, year-end proposals left out (0: no spot check recorded)."""
+    """Spot checks in a month: those recorded with /checked (even finding nothing), and
+    deductions dated in it (year-end proposals left out). 0: no spot check recorded."""
     start = date(year, month, 1)
     end = date(year + month // 12, month % 12 + 1, 1)
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Entry)
-            .where(
-                Entry.kind == "deduction",
-                col(Entry.fact_date) >= start,
-                col(Entry.fact_date) < end,
-                col(Entry.source) != DUTY_SOURCE,
-            )
-        ).one()
-    )
+    findings = session.exec(
+        select(func.count())
+        .select_from(Entry)
+        .where(
+            Entry.kind == "deduction",
+            col(Entry.fact_date) >= start,
+            col(Entry.fact_date) < end,
+            col(Entry.source) != DUTY_SOURCE,
+        )
+    ).one()
+    checks = session.exec(
+        select(func.count())
+        .select_from(SpotCheck)
+        .where(col(SpotCheck.day) >= start, col(SpotCheck.day) < end)
+    ).one()
+    return int(findings) + int(checks)
+
+
+def record_spot_check(
+    session: Session, *, day: date, inspector_id: int | None, inspector: str, note: str,
+    now: datetime,
+) -> int:  # fmt: skip
+    """The office says it carried out a spot check (one that found nothing leaves a trace)."""
+    check = SpotCheck(day=day, inspector_id=inspector_id, inspector=inspector,
+                      note=note.strip()[:500], recorded_at=now)  # fmt: skip
+    session.add(check)
+    session.flush()
+    ledger.audit(session, now=now, actor=inspector, action="spot_check", day=day.isoformat())
+    assert check.id is not None
+    return check.id
 
 
 # ------------------------------------------------------------------ year-end proposals

@@ -109,6 +109,19 @@ class VetoRecord(SQLModel, table=True):
     revokes_id: int | None = Field(default=None, foreign_key="veto.id", unique=True)
 
 
+class SpotCheck(SQLModel, table=True):
+    """A discipline spot check the office carried out (even one that found nothing)."""
+
+    __tablename__ = "spot_check"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(index=True)
+    inspector_id: int | None = Field(default=None, foreign_key="person.id")
+    inspector: str = Field(default="", max_length=64)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    recorded_at: datetime
+
+
 class Audit(SQLModel, table=True):
     """Who did what, when: every change to the ledger and the roster."""
 

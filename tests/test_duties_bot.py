@@ -167,10 +167,23 @@ async def test_a_month_without_spot_checks_alerts_the_office_and_the_leading_gro
     b.svc.core.record_finding("冯科员 迟到", fact_date=date(2026, 7, 3), by="李督查", now=at(
         "2026-07-03 09:00"))  # fmt: skip
     await run_due_duties(b.app, at("2026-07-01 09:30"))  # June: nothing recorded
-    alerted = {n for n in USERS if any("2026年6月没有记录任何督查扣分" in t for t in b.texts_to(n))}
+    alerted = {n for n in USERS if any("2026年6月没有督查记录" in t for t in b.texts_to(n))}
     assert alerted == {"李督查", "周组长"}
     assert "spotcheck:2026-07" in await run_due_duties(b.app, at("2026-08-03 09:30"))
     assert not any("2026年7月没有" in t for n in USERS for t in b.texts_to(n))
+
+
+async def test_a_spot_check_that_found_nothing_is_recorded_and_stops_the_alert(
+    bureau_in_june: Bureau, clock: time_machine.Traveller
+) -> None:
+    b = bureau_in_june
+    answer = await b.say("李督查", "/checked 抽查全员在岗,未发现问题")
+    assert "已记录" in (answer.text or "") and "工作纪律督查" in (answer.text or "")
+    refused = await b.say("冯科员", "/checked")
+    assert "没有这项操作的权限" in (refused.text or "")
+    await run_due_duties(b.app, at("2026-07-01 09:30"))
+    assert not any("2026年6月没有" in t for n in USERS for t in b.texts_to(n))
+    assert "spotcheck:2026-06" in done_keys(b)
 
 
 async def test_the_quarterly_notice_opens_a_window_and_its_button_lists_ones_own_entries(

@@ -24,7 +24,8 @@ PLAYERS: dict[str, str | int] = {
     "未绑定": STRANGER,
 }
 REFUSED = ("没有这项操作的权限", "还没有绑定")
-LEDGER_TABLES = ("entry", "veto", "review_score", "study_submission", "person", "year_lock",
+LEDGER_TABLES = (
+    "spot_check","entry", "veto", "review_score", "study_submission", "person", "year_lock",
                  "invite", "pending_action")  # fmt: skip
 
 Setup = Callable[[Bureau], Awaitable[object]]
@@ -72,6 +73,7 @@ PROBES: dict[str, tuple[Setup, Act]] = {
     "finding_cancel": (_card, _presses("取消")),
     "finding_undo": (_confirmed_card, _presses("撤回(10分钟内)")),
     "finding_pick": (_hint, _presses("冯科员(办公室)")),
+    "spot_check": (_nothing, _says("/checked 未发现问题")),
     "score": (_nothing, _says("/score")),
     "notes": (_nothing, _says("/notes 学习内容")),
     "reflection": (_nothing, _says("/reflection 心得内容")),
