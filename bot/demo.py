@@ -214,7 +214,8 @@ async def claim_and_approval(t: Transcript, svc: Services) -> None:
     calls = await t.say("张三", "/claim")
     calls = await t.press("张三", last_with_buttons(calls), "表彰")
     calls = await t.press("张三", last_with_buttons(calls), "省级")
-    await t.say("张三", "全省应急管理系统先进个人")
+    calls = await t.say("张三", "全省应急管理系统先进个人")
+    await t.press("张三", last_with_buttons(calls), "今天")
     calls = await t.say("张三", photo=_demo_photo(), caption="证书")
     approval = [c for c in calls if c.chat_id == t.users["陈局"] and _buttons(c)]
     if approval:

@@ -1,4 +1,7 @@
-"""Bonus claims: /claim asks kind → level → title → evidence; a leader presses 批准 or 驳回.
+"""Bonus claims: /claim asks kind → level → title → date → evidence; a leader 批准 or 驳回.
+
+The date is the honour's or publication's (获奖/刊发日期, typed or 今天): the bonus counts for
+its year. A date ahead, before last year or in a locked year is refused and asked again.
 
 The card goes, as the evidence photo or document with the card as its caption, to the
 claimant's leaders in charge and the leading group. Every copy is remembered, so the first
@@ -9,6 +12,7 @@ core refuses (already decided, not your department), the gate's alert is that on
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -39,14 +43,15 @@ from scoring import claims
 from scoring.accounts import Account
 from scoring.claims import ClaimView
 from scoring.db import transaction
-from scoring.errors import InputError
+from scoring.errors import Conflict, InputError
 
 log = logging.getLogger(__name__)
 
 # Conversation states.
-KIND, LEVEL, TITLE, EVIDENCE = "kind", "level", "title", "evidence"
+KIND, LEVEL, TITLE, DATE, EVIDENCE = "kind", "level", "title", "date", "evidence"
 # Callback data prefixes (card ids and level names stay far below 64 bytes).
 PICK_KIND, PICK_LEVEL, APPROVE, REJECT = "ck", "cv", "cl:a", "cl:r"
+TODAY = "cd:today"  # 今天, at the date question
 CLAIM_TIMEOUT = 30 * 60  # seconds a half-finished claim is kept
 DRAFT = "claim_draft"
 
@@ -58,6 +63,10 @@ OTHER = filters.UpdateType.MESSAGE & ~filters.COMMAND
 def _draft(context: Context) -> dict[str, str]:
     draft: dict[str, str] = user_data(context).setdefault(DRAFT, {})
     return draft
+
+
+def _today_keyboard() -> InlineKeyboardMarkup:
+    return keyboard([[("今天", TODAY)]])
 
 
 def _decide_keyboard(claim: ClaimView) -> InlineKeyboardMarkup:
@@ -102,7 +111,7 @@ async def on_level_button(update: Update, context: Context, account: Account | N
 
 
 async def on_title_text(update: Update, context: Context, account: Account | None) -> str:
-    """The title: ask for the evidence (a wrong title is asked again)."""
+    """The title: ask for the honour's or article's date (a wrong title is asked again)."""
     assert update.effective_message is not None
     svc = services(context)
     draft = _draft(context)
@@ -111,12 +120,58 @@ async def on_title_text(update: Update, context: Context, account: Account | Non
     except InputError as exc:
         await reply(update, context, svc.views.render("error.html.j2", error=exc))
         return TITLE
+    await reply(update, context, _ask_date(svc, draft), reply_markup=_today_keyboard())
+    return DATE
+
+
+def _ask_date(svc: Services, draft: dict[str, str]) -> str:
+    kind = svc.rules.bonus_kind(draft["kind"])
+    return svc.views.render(
+        "claim_ask_date.html.j2", kind=kind, level=draft["level"], title=draft["title"]
+    )
+
+
+async def on_date_text(update: Update, context: Context, account: Account | None) -> str:
+    """The date typed (2026-12-20, 12月20日 …): ask for the evidence, or ask again."""
+    assert update.effective_message is not None
+    return await _take_date(update, context, update.effective_message.text or "")
+
+
+async def on_today_button(update: Update, context: Context, account: Account | None) -> str:
+    """今天: the honour or article is dated today; ask for the evidence."""
+    return await _take_date(update, context, None)
+
+
+async def _take_date(update: Update, context: Context, typed: str | None) -> str:
+    """Keep the date and ask for the evidence, or say why not and ask for the date again."""
+    svc = services(context)
+    draft = _draft(context)
+    try:
+        day = await svc.run(_fact_date, svc, typed)
+    except (InputError, Conflict) as exc:  # ahead, too old, unreadable, or a locked year
+        await answer(update)
+        text = svc.views.render("claim_date_refused.html.j2", error=exc)
+        await reply(update, context, text, reply_markup=_today_keyboard())
+        return DATE
+    draft["fact_date"] = day.isoformat()
+    await answer(update)
     kind = svc.rules.bonus_kind(draft["kind"])
     text = svc.views.render(
-        "claim_ask_evidence.html.j2", kind=kind, level=draft["level"], title=draft["title"]
+        "claim_ask_evidence.html.j2", kind=kind, level=draft["level"], title=draft["title"], day=day
     )
-    await reply(update, context, text)
+    if update.callback_query is not None:
+        await edit(update, text)
+    else:
+        await reply(update, context, text)
     return EVIDENCE
+
+
+def _fact_date(svc: Services, typed: str | None) -> date:
+    """The typed date (today when None), checked against today and the locked years."""
+    today = svc.now().date()
+    day = today if typed is None else claims.parse_fact_date(typed, today=today)
+    with svc.core.session() as s:
+        return claims.check_fact_date(s, day, today=today)
 
 
 async def on_evidence(update: Update, context: Context, account: Account | None) -> object:
@@ -151,6 +206,7 @@ def _open(
     update_id: int,
 ) -> tuple[ClaimView, list[Account]]:
     now = svc.now()
+    fact_date = date.fromisoformat(draft.get("fact_date") or now.date().isoformat())
     with transaction(svc.engine) as s:
         claim = claims.open_claim(
             s,
@@ -161,6 +217,7 @@ def _open(
             title=draft.get("title", ""),
             evidence=evidence[0],
             evidence_type=evidence[1],
+            fact_date=fact_date,
             now=now,
             update_id=update_id,
         )
@@ -184,14 +241,17 @@ async def on_stray(update: Update, context: Context, account: Account | None) ->
     """Something other than the step's answer: say again what this step needs."""
     svc = services(context)
     draft = _draft(context)
-    if "title" in draft:
+    markup = None
+    if "fact_date" in draft:
         text = svc.views.render("claim_need_evidence.html.j2")
+    elif "title" in draft:
+        text, markup = _ask_date(svc, draft), _today_keyboard()
     elif "level" in draft:
         kind = svc.rules.bonus_kind(draft["kind"])
         text = svc.views.render("claim_ask_title.html.j2", kind=kind, level=draft["level"])
     else:
         text = svc.views.render("claim_need_button.html.j2")
-    await reply(update, context, text)
+    await reply(update, context, text, reply_markup=markup)
 
 
 async def on_cancel_claim(update: Update, context: Context, account: Account | None) -> object:
@@ -287,6 +347,11 @@ def build() -> list[BaseHandler]:
                 stray,
             ],
             TITLE: [MessageHandler(TEXT, gate("claim", on_title_text)), stray],
+            DATE: [
+                MessageHandler(TEXT, gate("claim", on_date_text)),
+                CallbackQueryHandler(gate("claim", on_today_button), pattern=rf"^{TODAY}$"),
+                stray,
+            ],
             EVIDENCE: [MessageHandler(FILE, gate("claim", on_evidence, records=True)), stray],
         },
         fallbacks=[CommandHandler("cancel", gate("claim", on_cancel_claim))],

@@ -5,11 +5,15 @@ member of the leading group (考核领导小组) may decide it, never the claima
 the bonus through ``ledger.add_bonus`` (which de-duplicates by title and is capped in the
 standings) in the caller's transaction, together with the card's conditional move and the
 Telegram update id, so a second press or a second approver records nothing.
+
+A bonus counts for the year of the honour or the publication (获奖/刊发日期), not of the
+claim: the claimant gives that date, and approval records the bonus on it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,6 +32,12 @@ KIND = "claim"
 EVIDENCE_TYPES = ("photo", "document")
 MAX_TITLE = 100
 MAX_REASON = 200
+# 2026-12-20, 2026/12/20, 2026年12月20日 or 12月20日 (after NFKC: full-width digits read too).
+_DATE_FORMS = (
+    re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"),
+    re.compile(r"(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})"),
+    re.compile(r"(?:(?P<y>\d{4}) ?年 ?)?(?P<m>\d{1,2}) ?月 ?(?P<d>\d{1,2}) ?[日号]?"),
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class ClaimView:
     evidence: str
     evidence_type: str
     claim_date: date
+    fact_date: date
     decided_by: str = ""
     reason: str = ""
     entry_ids: tuple[int, ...] = ()
@@ -72,6 +83,8 @@ def _view(rules: Rules, card: Card) -> ClaimView:
         evidence=p["evidence"],
         evidence_type=p["evidence_type"],
         claim_date=date.fromisoformat(p["claim_date"]),
+        # a card opened before claims carried the honour's date counts on its claim date
+        fact_date=date.fromisoformat(p.get("fact_date", p["claim_date"])),
         decided_by=r.get("by", ""),
         reason=r.get("reason", ""),
         entry_ids=tuple(r.get("entries", ())),
@@ -105,6 +118,51 @@ def check_title(title: str) -> str:
     )
 
 
+def parse_fact_date(text: str, *, today: date) -> date:
+    """The honour's or publication's date as typed, from last year or this year, not ahead.
+
+    Written 2026-12-20, 2026/12/20, 2026年12月20日 or 12月20日; without a year it is the
+    most recent such day not after ``today``.
+    """
+    clean = normalize(text)
+    match = next((m for form in _DATE_FORMS if (m := form.fullmatch(clean))), None)
+    if match is None:
+        raise InputError(f"没看懂日期“{clean}”" if clean else "请发送获奖/刊发日期")
+    month, day = int(match["m"]), int(match["d"])
+    if match["y"] is not None:
+        years = [int(match["y"])]
+    else:  # this year's, else the last year that has the day (29 February) and is not ahead
+        years = list(range(today.year, today.year - 9, -1))
+    for year in years:
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue
+        if match["y"] is not None or found <= today:
+            return _check_in_reach(found, today=today)
+    shown = f"{month}月{day}日" if match["y"] is None else f"{years[0]}年{month}月{day}日"
+    raise InputError(f"没有{shown}这一天")
+
+
+def _check_in_reach(day: date, *, today: date) -> date:
+    """A claimed honour or article dates from last year or this year, and not the future."""
+    shown = f"{day.year}年{day.month}月{day.day}日"
+    if day > today:
+        raise InputError(f"{shown}还没到,获奖/刊发日期不能晚于今天")
+    if day.year < today.year - 1:
+        raise InputError(
+            f"{shown}早于去年,只能申报 {today.year - 1} 年和 {today.year} 年的表彰和稿件"
+        )
+    return day
+
+
+def check_fact_date(session: Session, day: date, *, today: date) -> date:
+    """The honour's or publication's date: in reach (see parse_fact_date), its year not locked."""
+    _check_in_reach(day, today=today)
+    ledger.check_year_open(session, day.year)
+    return day
+
+
 def check_reason(reason: str) -> str:
     """A decision's or an appeal's reason, tidied."""
     return _tidied(reason, MAX_REASON, "请写明理由", f"理由请控制在 {MAX_REASON} 字以内")
@@ -131,15 +189,19 @@ def open_claim(
     title: str,
     evidence: str,
     evidence_type: str,
+    fact_date: date,
     now: datetime,
     update_id: int,
 ) -> ClaimView:
-    """Open a claim card with its evidence; nothing counts until it is approved."""
+    """Open a claim card with its evidence; nothing counts until it is approved.
+
+    ``fact_date`` is the honour's or publication's date: the bonus counts for its year.
+    """
     check_level(rules, kind, level)
     title = check_title(title)
     if not evidence or evidence_type not in EVIDENCE_TYPES:
         raise InputError("加分申报必须附证据:请发送批准文件、证书或通报的照片或文件")
-    ledger.check_year_open(session, now.year)
+    check_fact_date(session, fact_date, today=now.date())
     payload = {
         "claimant_id": claimant.person_id,
         "claimant": claimant.label,
@@ -149,6 +211,7 @@ def open_claim(
         "evidence": evidence,
         "evidence_type": evidence_type,
         "claim_date": now.date().isoformat(),
+        "fact_date": fact_date.isoformat(),
     }
     card = open_card(session, KIND, person_id=claimant.person_id, payload=payload, now=now)
     mark_update(session, update_id, now=now)
@@ -230,7 +293,7 @@ def approve_claim(
         kind=claim.kind,
         level=claim.level,
         title=claim.title,
-        fact_date=claim.claim_date,
+        fact_date=claim.fact_date,
         by=by.label,
         now=now,
         source="bot",

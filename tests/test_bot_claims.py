@@ -1,16 +1,19 @@
-"""Bonus claims end to end: /claim → evidence → the leader's card → 批准 / 驳回 → standings."""
+"""Bonus claims end to end: /claim → date → evidence → the leader's card → 批准 / 驳回 → score."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.fakeapi import ApiCall
-from scoring.models import Entry, PendingAction
+from scoring.db import transaction
+from scoring.models import Entry, PendingAction, YearLock
 from scoring.periods import Period
-from tests.harness import Bureau
+from tests.harness import TZ, Bureau
 
 PHOTO = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10"
 
@@ -20,9 +23,15 @@ def _bonuses(b: Bureau) -> list[Entry]:
         return list(s.exec(select(Entry).where(Entry.kind == "bonus")).all())
 
 
-def _bonus_of(b: Bureau, name: str) -> Decimal:
-    year = Period.parse(str(b.svc.now().year))
-    return {s.name: s.bonus for s in b.svc.core.standings(year)}[name]
+def _bonus_of(b: Bureau, name: str, year: int | None = None) -> Decimal:
+    period = Period.parse(str(year or b.svc.now().year))
+    return {s.name: s.bonus for s in b.svc.core.standings(period)}[name]
+
+
+def _clock(b: Bureau, monkeypatch: pytest.MonkeyPatch, at: str) -> None:
+    """The bureau's clock (the one the handlers read) stopped at a local time."""
+    moment = datetime.fromisoformat(at).replace(tzinfo=TZ)
+    monkeypatch.setattr(b.svc, "now", lambda: moment)
 
 
 def _card_for(b: Bureau, who: str) -> dict[str, Any]:
@@ -51,15 +60,22 @@ async def _claim(
     *,
     kind: str = "表彰",
     level: str = "市级",
+    day: str | None = None,
     document: bool = False,
 ) -> ApiCall:
-    """`who` walks through /claim; returns the bot's last answer (the claim submitted)."""
+    """`who` walks through /claim (the date typed as `day`, else 今天); returns the bot's
+    last answer (the claim submitted)."""
     ask = await b.say(who, "/claim")
     levels = await b.press(who, ask, kind)
     asked_title = await b.press(who, levels, level)
     assert "请发送" in (asked_title.text or "")
-    asked_evidence = await b.say(who, title)
-    assert "请发送证据" in (asked_evidence.text or "")
+    asked_date = await b.say(who, title)
+    assert "获奖/刊发日期" in (asked_date.text or "")
+    if day is None:
+        asked_evidence = await b.press(who, asked_date, "今天")
+    else:
+        asked_evidence = await b.say(who, day)
+    assert "请发送证据" in (asked_evidence.text or ""), asked_evidence.text
     if document:
         return await b.say(who, document=("表彰文件.pdf", b"%PDF-1.4 honour"))
     return await b.say(who, photo=PHOTO)
@@ -231,7 +247,8 @@ async def test_claims_need_evidence_text_is_asked_again(bureau: Bureau) -> None:
     ask = await bureau.say("李督查", "/claim")
     levels = await bureau.press("李督查", ask, "信息稿件")
     await bureau.press("李督查", levels, "市级")
-    await bureau.say("李督查", "某某稿件")
+    asked_date = await bureau.say("李督查", "某某稿件")
+    await bureau.press("李督查", asked_date, "今天")
     again = await bureau.say("李督查", "冯科员 迟到")  # an inspector's text is not a finding here
     assert "必须附证据" in (again.text or "")
     cancelled = await bureau.say("李督查", "/cancel")
@@ -240,3 +257,54 @@ async def test_claims_need_evidence_text_is_asked_again(bureau: Bureau) -> None:
     assert "请确认" in (card.text or "")
     with Session(bureau.svc.engine) as s:
         assert s.exec(select(PendingAction).where(PendingAction.kind == "claim")).all() == []
+
+
+async def test_an_honour_of_december_claimed_and_approved_in_january_counts_for_december(
+    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clock(bureau, monkeypatch, "2027-01-05 09:30")
+    done = await _claim(bureau, "冯科员", "全市安全生产先进个人", level="省级", day="12月20日")
+    assert "已提交" in (done.text or "")
+    card = _card_for(bureau, "陈局")
+    assert "获奖/刊发日期:2026年12月20日" in card["caption"]
+    since = len(bureau.api.calls)
+    await bureau.press("陈局", card, "批准")
+    notice = await bureau.api.wait_for_message(bureau.users["冯科员"], since=since)
+    assert "加 8 分,计入 2026 年度" in (notice.text or "")
+    [entry] = _bonuses(bureau)
+    assert entry.fact_date == date(2026, 12, 20)
+    assert _bonus_of(bureau, "冯科员", 2026) == Decimal(8)
+    assert _bonus_of(bureau, "冯科员", 2027) == Decimal(0)
+
+
+async def test_a_date_ahead_of_today_is_refused_and_asked_again(
+    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clock(bureau, monkeypatch, "2026-06-30 09:30")
+    ask = await bureau.say("冯科员", "/claim")
+    await bureau.press("冯科员", await bureau.press("冯科员", ask, "表彰"), "市级")
+    await bureau.say("冯科员", "全市安全生产先进个人")
+    refused = await bureau.say("冯科员", "2026-07-01")
+    assert "2026年7月1日还没到" in (refused.text or "")
+    assert "请重新发送获奖/刊发日期" in (refused.text or "") and _button(refused.result, "今天")
+    again = await bureau.say("冯科员", photo=PHOTO)  # the evidence too early: still the date
+    assert "获奖/刊发日期" in (again.text or "")
+    asked = await bureau.say("冯科员", "6月1日")
+    assert "请发送证据" in (asked.text or "") and "2026年6月1日" in (asked.text or "")
+    await bureau.say("冯科员", photo=PHOTO)
+    assert "获奖/刊发日期:2026年6月1日" in _card_for(bureau, "陈局")["caption"]
+
+
+async def test_a_date_in_a_locked_year_is_refused_and_today_is_still_offered(
+    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clock(bureau, monkeypatch, "2027-01-05 09:30")
+    with transaction(bureau.svc.engine) as s:
+        s.add(YearLock(year=2026, locked_at=bureau.svc.now(), locked_by="周组长(局领导)"))
+    ask = await bureau.say("冯科员", "/claim")
+    await bureau.press("冯科员", await bureau.press("冯科员", ask, "表彰"), "市级")
+    await bureau.say("冯科员", "全市安全生产先进个人")
+    refused = await bureau.say("冯科员", "2026/12/20")
+    assert "2026年度考核已定案锁定" in (refused.text or "")
+    asked = await bureau.press("冯科员", refused, "今天")
+    assert "请发送证据" in (asked.text or "") and "2027年1月5日" in (asked.text or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -15,7 +16,7 @@ from scoring.accounts import Account, account_for
 from scoring.claims import ClaimView
 from scoring.db import transaction
 from scoring.errors import Conflict, InputError, NotFound, PermissionDenied
-from scoring.models import Entry, Person, ProcessedUpdate
+from scoring.models import Entry, PendingAction, Person, ProcessedUpdate, YearLock
 from scoring.parser import parse_finding
 from scoring.pending import add_copies, get_card
 from scoring.periods import Period
@@ -60,6 +61,7 @@ def _claim(
     kind: str = "award",
     level: str = "市级",
     update_id: int = 1,
+    fact_date: date = NOW.date(),
 ) -> ClaimView:
     return claims.open_claim(
         session,
@@ -70,6 +72,7 @@ def _claim(
         title=title,
         evidence="AgACphoto",
         evidence_type="photo",
+        fact_date=fact_date,
         now=NOW,
         update_id=update_id,
     )
@@ -102,6 +105,7 @@ def test_a_claim_needs_evidence(session: Session, rules: Rules, people: dict[str
             title="先进",
             evidence="",
             evidence_type="photo",
+            fact_date=NOW.date(),
             now=NOW,
             update_id=1,
         )
@@ -122,6 +126,100 @@ def test_a_claim_title_is_tidied_and_must_not_be_empty() -> None:
         claims.check_title("   ")
     with pytest.raises(InputError, match="100"):
         claims.check_title("长" * 101)
+
+
+# ------------------------------------------------------------ the honour's or article's date
+JAN_5 = date(2027, 1, 5)
+
+
+@pytest.mark.parametrize("typed", ["2026-12-20", "2026/12/20", "2026年12月20日", "12月20日"])
+def test_a_date_is_read_in_each_of_its_written_forms(typed: str) -> None:
+    assert claims.parse_fact_date(typed, today=JAN_5) == date(2026, 12, 20)
+
+
+def test_a_date_reads_full_width_digits_and_spaces() -> None:
+    assert claims.parse_fact_date(" ２０２６年 ３月 ２日 ", today=JAN_5) == date(2026, 3, 2)
+    assert claims.parse_fact_date("2026-3-2", today=JAN_5) == date(2026, 3, 2)
+
+
+@pytest.mark.parametrize(
+    ("typed", "today", "meant"),
+    [
+        ("12月20日", date(2026, 12, 25), date(2026, 12, 20)),  # this year's, already past
+        ("12月20日", date(2026, 12, 20), date(2026, 12, 20)),  # today itself
+        ("12月21日", date(2026, 12, 20), date(2025, 12, 21)),  # not yet this year: last year's
+        ("1月3日", JAN_5, date(2027, 1, 3)),
+        ("2月29日", date(2029, 3, 1), date(2028, 2, 29)),  # the last year that has the day
+    ],
+)
+def test_a_date_without_a_year_is_the_most_recent_such_day_not_ahead(
+    typed: str, today: date, meant: date
+) -> None:
+    assert claims.parse_fact_date(typed, today=today) == meant
+
+
+def test_a_date_ahead_of_today_is_refused() -> None:
+    with pytest.raises(InputError, match="不能晚于今天"):
+        claims.parse_fact_date("2027-01-06", today=JAN_5)
+
+
+def test_a_date_before_last_year_is_refused_last_years_first_day_is_not() -> None:
+    with pytest.raises(InputError, match=r"早于去年.*2026 年和 2027 年"):
+        claims.parse_fact_date("2025年12月31日", today=JAN_5)
+    with pytest.raises(InputError, match="早于去年"):  # the last 29 February was 2024
+        claims.parse_fact_date("2月29日", today=JAN_5)
+    assert claims.parse_fact_date("2026-01-01", today=JAN_5) == date(2026, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("明天", "没看懂"),
+        ("20261220", "没看懂"),
+        ("2026-12", "没看懂"),
+        ("", "请发送"),
+        ("2026-02-30", "没有2026年2月30日"),
+        ("13月1日", "没有13月1日"),
+    ],
+)
+def test_a_date_that_cannot_be_read_is_refused_with_what_was_typed(typed: str, says: str) -> None:
+    with pytest.raises(InputError, match=says):
+        claims.parse_fact_date(typed, today=JAN_5)
+
+
+def test_a_date_in_a_locked_year_is_refused(session: Session) -> None:
+    session.add(YearLock(year=2026, locked_at=NOW, locked_by="周组长(局领导)"))
+    session.flush()
+    with pytest.raises(Conflict, match="2026年度考核已定案锁定"):
+        claims.check_fact_date(session, date(2026, 12, 20), today=JAN_5)
+    assert claims.check_fact_date(session, JAN_5, today=JAN_5) == JAN_5
+
+
+def test_a_claim_dated_in_a_locked_year_cannot_be_opened(
+    session: Session, rules: Rules, people: dict[str, Account]
+) -> None:
+    session.add(YearLock(year=NOW.year - 1, locked_at=NOW, locked_by="周组长(局领导)"))
+    session.flush()
+    with pytest.raises(Conflict, match="锁定"):
+        _claim(session, rules, people["冯科员"], fact_date=date(NOW.year - 1, 12, 20))
+    assert _claim(session, rules, people["冯科员"]).fact_date == NOW.date()
+
+
+def test_a_claim_opened_before_claims_carried_a_date_counts_on_its_claim_date(
+    session: Session, rules: Rules, people: dict[str, Account]
+) -> None:
+    claim = _claim(session, rules, people["冯科员"], fact_date=date(2026, 5, 18))
+    row = session.get(PendingAction, claim.card_id)
+    assert row is not None
+    row.payload = json.dumps(
+        {k: v for k, v in json.loads(row.payload).items() if k != "fact_date"}, ensure_ascii=False
+    )
+    session.add(row)
+    session.flush()
+    done = _approve(session, rules, claim, people["陈局"])
+    assert done.fact_date == NOW.date()
+    [entry] = session.exec(select(Entry).where(Entry.kind == "bonus")).all()
+    assert entry.fact_date == NOW.date()
 
 
 def test_opening_a_claim_records_nothing_but_the_card_and_the_update(
@@ -148,12 +246,12 @@ def test_the_claim_goes_to_the_claimants_leaders_and_the_leading_group(
 def test_approval_records_the_bonus_with_its_evidence_and_approver(
     session: Session, rules: Rules, people: dict[str, Account]
 ) -> None:
-    claim = _claim(session, rules, people["冯科员"], level="省级")
+    claim = _claim(session, rules, people["冯科员"], level="省级", fact_date=date(2026, 5, 18))
     done = _approve(session, rules, claim, people["陈局"])
     assert done.state == "approved" and done.decided_by == "陈局(局领导)"
     [entry] = session.exec(select(Entry).where(Entry.kind == "bonus")).all()
     assert (entry.source, entry.evidence, entry.recorded_by) == ("bot", "AgACphoto", "陈局(局领导)")
-    assert entry.fact_date == NOW.date() and entry.id in done.entry_ids
+    assert entry.fact_date == date(2026, 5, 18) and entry.id in done.entry_ids
     assert _bonus(session, rules, "冯科员") == Decimal(8)
 
 
