@@ -371,11 +371,8 @@ def gate(name: str, callback: Gated, *, records: bool = False) -> Plain:
 def _admit(svc: Services, update_id: int, user_id: int, mark: bool) -> tuple[bool, Account | None]:
     """(already processed?, the sender's account), marking the update processed if asked."""
     with transaction(svc.engine) as s:
-        if update_seen(s, update_id):
-            return True, None
-        if mark:
-            mark_update(s, update_id, now=svc.now())
-        return False, account_for(s, user_id)
+        fresh = mark_update(s, update_id, now=svc.now()) if mark else not update_seen(s, update_id)
+        return (False, account_for(s, user_id)) if fresh else (True, None)
 
 
 async def _tell(update: Update, context: Context, plain: str, html: str) -> None:

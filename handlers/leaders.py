@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
@@ -65,18 +66,13 @@ async def on_dept(update: Update, context: Context, account: Account | None) -> 
 
 
 def _dept_rows(svc: Services, account: Account, period: Period) -> list[Standing]:
+    """Standings of the departments the leader leads (the leading group: all)."""
+    rows = svc.core.standings(period)
+    if account.has(GROUP):
+        return rows
     with svc.core.session() as s:
-        names = {d.name for d in s.exec(_departments_query(account)).all()}
-    return [r for r in svc.core.standings(period) if r.department in names]
-
-
-def _departments_query(account: Account):  # type: ignore[no-untyped-def]
-    from sqlmodel import col, select
-
-    query = select(Department)
-    if not account.has(GROUP):
-        query = query.where(col(Department.id).in_(account.leads or {-1}))
-    return query
+        led = s.exec(select(Department.name).where(col(Department.id).in_(account.leads))).all()
+    return [r for r in rows if r.department in set(led)]
 
 
 async def on_standings(update: Update, context: Context, account: Account | None) -> None:

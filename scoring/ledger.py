@@ -21,7 +21,7 @@ from scoring.models import Audit, Department, Entry, Person, ReviewScore, VetoRe
 from scoring.parser import Finding, RosterPerson, normalize, resolve_person
 from scoring.periods import Period
 from scoring.points import from_cp, to_cp
-from scoring.roster import DbRoster
+from scoring.roster import LEADER_ROLE, DbRoster
 from scoring.rules import Rules
 from scoring.tables import read_table
 
@@ -233,7 +233,7 @@ def add_bonus(
     if dept is not None:
         if not bonus_kind.department_wide:
             raise InputError(f"{bonus_kind.name}只能加给个人,请写姓名")
-        people = [p for p, role in roster.department_bearers(dept) if role != "分管领导"]
+        people = [p for p, role in roster.department_bearers(dept) if role != LEADER_ROLE]
         if not people:
             raise InputError(f"{dept}没有在岗人员")
         role = f"{dept}集体荣誉"

@@ -78,14 +78,6 @@ def get_card(session: Session, card_id: int, kind: str | None = None) -> Card:
     return _card(row)
 
 
-def attach_message(session: Session, card_id: int, *, chat_id: int, message_id: int) -> None:
-    """Remember where the card was shown, to edit it later."""
-    row = session.get(PendingAction, card_id)
-    if row is not None:
-        row.chat_id, row.message_id = chat_id, message_id
-        session.add(row)
-
-
 def resolve_card(
     session: Session,
     card_id: int,
@@ -147,7 +139,11 @@ def update_seen(session: Session, update_id: int) -> bool:
     )
 
 
-def mark_update(session: Session, update_id: int, *, now: datetime) -> None:
-    """Store the update id in the caller's transaction: what it records commits with it."""
-    if not update_seen(session, update_id):
-        session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+def mark_update(session: Session, update_id: int, *, now: datetime) -> bool:
+    """Store the update id in the caller's transaction: what it records commits with it.
+
+    False if it was already stored (the update was processed before)."""
+    if update_seen(session, update_id):
+        return False
+    session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+    return True

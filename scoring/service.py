@@ -50,13 +50,6 @@ class Service:
         return Session(self.engine, expire_on_commit=False)
 
     # ------------------------------------------------------------ findings
-    def parse(self, text: str, session: Session | None = None) -> Finding:
-        """Parse a finding against the current roster (raises ParseError with suggestions)."""
-        if session is not None:
-            return parse_finding(text, rules=self.rules, roster=DbRoster(session))
-        with self.session() as s:
-            return parse_finding(text, rules=self.rules, roster=DbRoster(s))
-
     def record_finding(
         self,
         text: str,
@@ -70,7 +63,7 @@ class Service:
     ) -> tuple[Finding, Recorded]:
         """Parse and record a finding in one transaction."""
         with transaction(self.engine) as s:
-            finding = self.parse(text, s)
+            finding = parse_finding(text, rules=self.rules, roster=DbRoster(s))
             entries = ledger.record_finding(
                 s,
                 finding,
