@@ -13,6 +13,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.duties import schedule_duties
 from bot.services import Services
 from bot.settings import Settings
+from handlers import register
+from handlers.common import Deps
+from handlers.sending import TelegramSender
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +42,37 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 def build_application(
     settings: Settings, services: Services | None = None, *, rate_limit: bool | None = None
 ) -> Application:
-    """The bot: services in bot_data, every handler registered, the error handler last."""
-    from handlers import register
+    """The bot: services in bot_data, every handler registered, the error handler last.
 
+    Services built here are closed when the application shuts down; services handed in
+    belong to the caller.
+    """
     svc = services or Services.build(settings)
+
+    async def post_shutdown(app: Application) -> None:
+        svc.outbox.senders.pop(TelegramSender.name, None)
+        if services is None:
+            svc.close()
+
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token)
         .base_url(settings.bot_api_base_url)
         .base_file_url(settings.bot_api_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .post_shutdown(post_shutdown)
     )
     if settings.rate_limit if rate_limit is None else rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     app = builder.build()
+    sender = TelegramSender(app.bot, svc.views, settings.group_chat_id)
+    svc.outbox.add(sender)
     app.bot_data["services"] = svc
+    app.bot_data["scheduler"] = svc.scheduler
+    clock = lambda: svc.now()  # noqa: E731  (read at each event: tests stop the clock)
+    app.bot_data["clock"] = clock
+    app.bot_data["tg"] = Deps(svc.usecases, svc.views, svc.outbox, sender, clock, svc.run_duty)
     register(app)
-    schedule_duties(app)
+    schedule_duties(app, svc.now())
     app.add_error_handler(on_error)
     return app

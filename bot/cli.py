@@ -529,8 +529,8 @@ def bulletin(
     """Render a half-year bulletin (text, chart PNG, Excel) and optionally post it."""
     import asyncio
 
-    from bot.bulletins import find_cjk_font, plain, render_bulletin
-    from bot.views import Views
+    from templates.views import Views, plain
+    from usecases.bulletins import find_cjk_font, render_bulletin
 
     p = Period.parse(period)
     with _service() as (svc, settings):
@@ -539,12 +539,10 @@ def bulletin(
             if settings.group_chat_id is None:
                 raise InputError("缺少 KAOHE_GROUP_CHAT_ID:请填写要发送通报的群聊 id")
         with svc.session() as s:
-            rendered = render_bulletin(
-                s, svc.rules, Views(), p, font=find_cjk_font(), tz=settings.tz
-            )
+            rendered = render_bulletin(s, svc.rules, p, font=find_cjk_font(), tz=settings.tz)
         target = folder or Path(f"bulletin-{p.label}")
         png, xlsx = rendered.write(target)
-        out.print(plain(rendered.text), markup=False)
+        out.print(plain(Views().say(rendered.text)), markup=False)
         out.print()
         out.print(f"文件夹:{target.resolve()}")
         if png is None:
@@ -561,20 +559,21 @@ async def _post_bulletin(svc: Service, settings: Settings, rendered: Any) -> Non
     from telegram import Bot
     from telegram.error import TelegramError
 
-    from bot.duties import bulletin_parts, deliver
-    from bot.services import Services
-    from bot.views import Views
+    from handlers.sending import TelegramSender
     from scoring.db import transaction
     from scoring.duties import mark_done
+    from templates.views import Views
+    from usecases.duties import bulletin_parts
+    from usecases.outbox import DeliveryFailed, Undeliverable
 
-    services = Services(settings, svc.rules, svc.engine, svc, Views())
     bot = Bot(settings.bot_token, base_url=settings.bot_api_base_url,
               base_file_url=settings.bot_api_file_url)  # fmt: skip
+    sender = TelegramSender(bot, Views(), settings.group_chat_id)
     try:
         async with bot:
-            for part in bulletin_parts(services, rendered):
-                await deliver(bot, part)
-    except TelegramError as exc:
+            for part in bulletin_parts(svc.rules, rendered):
+                await sender.to_group(part.say)
+    except (TelegramError, Undeliverable, DeliveryFailed) as exc:
         raise InputError(f"发送失败:{exc}") from None
     # the bot will not post this half-year again
     with transaction(svc.engine) as s:

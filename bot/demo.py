@@ -309,16 +309,9 @@ async def run_demo(out_dir: Path) -> None:
 
 
 async def half_year_bulletin(svc: Services, out_dir: Path, period: Period) -> None:
-    """The half-year bulletin as it would be posted (when the calendar module exists)."""
-    try:
-        from bot import bulletins
-    except ImportError:
-        return
-    render = getattr(bulletins, "demo_half_year_bulletin", None)
-    if render is None:
-        return
+    """The half-year bulletin as it would be posted."""
     console.rule(f"{period.label} 半年测算通报(将发往群聊)")
-    text, png, xlsx = await render(svc, out_dir, period)
+    text, png, xlsx = await svc.bulletin_files(out_dir, period)
     console.print(text)
     console.print(f"图表:{png}")
     console.print(f"Excel:{xlsx}")

@@ -1,8 +1,9 @@
-"""What every handler shares: the permission gate, services, safe sending, keyboards, cards.
+"""What every Telegram handler shares: the update as a use-case event, one call of a verb,
+and its result shown in Telegram.
 
-Cards (a claim, an appeal) are sent to several people; every copy is remembered so a
-decision shows on all of them. A button that needs a reason (驳回 a claim, 申诉 an entry) is
-one ``reason_conversation``.
+A handler reads the update, calls one verb through ``act`` and returns; ``act`` turns the
+verb's result into messages (HTML and inline buttons), edits, alerts and notices. A domain
+error or a refusal is an alert on the pressed button, or a message in the chat.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from datetime import datetime, timedelta
-from functools import wraps
-from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec
 
-from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -28,203 +29,237 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.services import Services
-from bot.views import Views
-from handlers.permissions import PERMISSIONS
-from scoring.accounts import Account, account_for, account_of_person
-from scoring.db import transaction
-from scoring.errors import InputError, KaoheError, NotFound
-from scoring.pending import add_copies, mark_update, update_seen
-from scoring.rules import Rules
+from handlers.callbacks import args_of, pattern
+from handlers.sending import TELEGRAM, TelegramSender, keyboard
+from scoring.errors import KaoheError
+from templates.views import Views
+from usecases.cards import evidence_ref, remember_copies
+from usecases.core import Ctx, Event, UseCases
+from usecases.messages import (
+    DIRECT,
+    EDIT,
+    REPLY,
+    Copies,
+    Copy,
+    Group,
+    Out,
+    Person,
+    Result,
+    Say,
+    say,
+)
+from usecases.outbox import DeliveryFailed, Outbox, Undeliverable
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
-Gated = Callable[[Update, Context, Account | None], Awaitable[Any]]
-Plain = Callable[[Update, Context], Coroutine[Any, Any, Any]]
-V = TypeVar("V")
-T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-SEND_ATTEMPTS, FILE_ATTEMPTS = 4, 3  # a message; a photo or document (a card's evidence)
-REASON = "reason"  # the state of a reason_conversation
-REASON_TIMEOUT = 10 * 60  # seconds an unanswered reason question is kept
+P = ParamSpec("P")
 TEXT = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
 END = ConversationHandler.END
+ALERT_LIMIT = 190  # characters of a button's alert (Telegram allows 200)
+ASK_REASON = "reason"  # the state of a reason_conversation (the verbs' REASON)
+REASON_TIMEOUT = 10 * 60  # seconds an unanswered reason question is kept
 
 
-def services(context: Context) -> Services:
-    """The services object built at start-up."""
-    svc: Services = context.bot_data["services"]
-    return svc
+@dataclass
+class Deps:
+    """What the Telegram handlers work with, built once and kept in ``bot_data["tg"]``."""
+
+    usecases: UseCases
+    views: Views
+    outbox: Outbox
+    sender: TelegramSender
+    clock: Callable[[], datetime]
+    # runs one calendar duty now (by key) and says whether it is done: /finalize's bulletin
+    run_duty: Callable[[str], Awaitable[bool]]
 
 
-def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    """Inline buttons from rows of (text, callback data)."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
+def deps(context: Context) -> Deps:
+    """The handlers' dependencies, built at start-up."""
+    found: Deps = context.bot_data["tg"]
+    return found
 
 
-async def reply(update: Update, context: Context, text: str, **kwargs: Any) -> Message | None:
-    """Answer the user: in the chat they wrote in (a callback's message's chat)."""
-    chat = update.effective_chat
-    if chat is None:
+def event_of(update: Update, now: datetime) -> Event | None:
+    """The update as a use-case event (None for updates no person sent)."""
+    user = update.effective_user
+    if user is None or user.is_bot:
         return None
-    return await send(context, chat.id, text, **kwargs)
+    chat = update.effective_chat
+    private = chat is None or chat.type == ChatType.PRIVATE
+    return Event(TELEGRAM, str(user.id), f"tg:{update.update_id}", now, private)
 
 
-async def send(context: Context, chat_id: int, text: str, **kwargs: Any) -> Message | None:
-    """Send with retries on network trouble; a final failure is logged, never silent."""
-    return await _retrying(
-        lambda: context.bot.send_message(chat_id, text, **kwargs),
-        chat_id,
-        what="message",
-        attempts=SEND_ATTEMPTS,
-        raise_refused=True,
-    )
+def evidence_of(message: Message | None) -> tuple[str, str]:
+    """(stored evidence, "photo"|"document") of a message's photo (largest) or document."""
+    if message is not None and message.photo:
+        return evidence_ref(TELEGRAM, message.photo[-1].file_id), "photo"
+    if message is not None and message.document is not None:
+        return evidence_ref(TELEGRAM, message.document.file_id), "document"
+    return "", ""
 
 
-async def deliver(
-    context: Context, chat_id: int, file_id: str, file_type: str, **kwargs: Any
-) -> Message | None:
-    """Send a photo or (any other ``file_type``) a document; a refused file is only logged."""
-    method = context.bot.send_photo if file_type == "photo" else context.bot.send_document
-    return await _retrying(
-        lambda: method(chat_id, file_id, **kwargs),
-        chat_id,
-        what=file_type,
-        attempts=FILE_ATTEMPTS,
-        raise_refused=False,
-    )
+def text_of(update: Update) -> str:
+    """The text (or a photo's caption) of the update's message."""
+    msg = update.effective_message
+    return (msg.text or msg.caption or "") if msg is not None else ""
 
 
-async def _retrying(
-    call: Callable[[], Awaitable[Message]],
-    chat_id: int,
-    *,
-    what: str,
-    attempts: int,
-    raise_refused: bool,
-) -> Message | None:
-    """The one retry loop for sending: waits out flood limits and network trouble.
-
-    A blocked bot gives None; a refusal (BadRequest: bad HTML, a wrong file id) is raised
-    or, with ``raise_refused=False``, logged and None.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            return await call()
-        except RetryAfter as exc:  # the rate limiter already waited; wait and try again
-            await asyncio.sleep(_seconds(exc.retry_after))
-        except BadRequest as exc:  # not worth repeating
-            if raise_refused:
-                raise
-            log.warning("%s to chat %s refused: %s", what, chat_id, exc)
-            return None
-        except NetworkError as exc:  # TimedOut included
-            log.warning("%s to chat %s failed (attempt %s): %s", what, chat_id, attempt, exc)
-            await asyncio.sleep(0.2 * 2**attempt)
-        except Forbidden:
-            log.warning("chat %s has blocked the bot; %s not delivered", chat_id, what)
-            return None
-    log.error("giving up sending a %s to chat %s after %s attempts", what, chat_id, attempts)
-    return None
+async def act(
+    update: Update,
+    context: Context,
+    fn: Callable[Concatenate[Ctx, P], Result],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> Result | None:
+    """Run a verb for this update and show its result; None when nothing was done (no
+    person sent it, it was processed before, it was refused, or a domain error)."""
+    return await _act(update, context, False, fn, args, kwargs)
 
 
-def _seconds(delay: int | float | timedelta) -> float:
-    return delay if isinstance(delay, int | float) else delay.total_seconds()
+async def act_answered(
+    update: Update,
+    context: Context,
+    fn: Callable[Concatenate[Ctx, P], Result],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> Result | None:
+    """``act`` for a button answered at once (its refusals and errors then come as messages
+    in the chat, where they stay to be read)."""
+    await _answer(update)
+    return await _act(update, context, True, fn, args, kwargs)
 
 
-async def edit(update: Update, text: str, **kwargs: Any) -> None:
+async def _act(
+    update: Update,
+    context: Context,
+    answered: bool,
+    fn: Callable[..., Result],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Result | None:
+    d = deps(context)
+    event = event_of(update, d.clock())
+    if event is None:
+        return None
+    try:
+        result = await d.usecases.run(event, fn, *args, **kwargs)
+    except KaoheError as exc:
+        await tell(update, context, exc.message, say("error.html.j2", error=exc), answered)
+        return None
+    if result.duplicate:
+        log.info("update %s already processed; skipped", update.update_id)
+        return None
+    if result.refusal is not None:
+        text = d.views.say(result.refusal)
+        await tell(update, context, text, result.refusal, answered)
+        return None
+    await show(update, context, result, answered)
+    return result
+
+
+async def show(update: Update, context: Context, result: Result, answered: bool = False) -> None:
+    """Every message of a result, where it goes; the pressed button answered."""
+    d, query = deps(context), update.callback_query
+    if query is not None and not answered and result.alert is None:
+        await _answer(update)
+    remember: dict[int, list[Copy]] = {}
+    direct_failed = False
+    for out in result.out:
+        copies = await _deliver(update, context, out)
+        if copies is None:
+            direct_failed = direct_failed or out.to == DIRECT
+        elif out.card is not None:
+            remember.setdefault(out.card, []).extend(copies)
+    if remember:
+        await asyncio.to_thread(d.usecases.within, lambda s: remember_copies(s, remember))
+    if query is not None and not answered and result.alert is not None:
+        alert = result.value if direct_failed and isinstance(result.value, Say) else result.alert
+        modal = direct_failed or not any(o.to == DIRECT for o in result.out)
+        await _answer(update, d.views.say(alert)[:ALERT_LIMIT], modal=modal)
+
+
+async def _deliver(update: Update, context: Context, out: Out) -> list[Copy] | None:
+    """Deliver one message; where it went (None: not delivered)."""
+    d, to = deps(context), out.to
+    try:
+        if to in (REPLY, DIRECT):
+            chat = update.effective_chat if to == REPLY else update.effective_user
+            if chat is None:
+                return None
+            sent = await d.sender.send(chat.id, out.say)
+            return [(TELEGRAM, str(sent.chat_id), str(sent.message_id))]
+        if to == EDIT:
+            await edit(update, context, out.say)
+            return []
+        if isinstance(to, Person):
+            return await d.outbox.to_person(to, out.say)
+        if isinstance(to, Group):
+            for sender in d.outbox.senders.values():
+                if sender.has_group:
+                    await sender.to_group(out.say)
+            return []
+        if isinstance(to, Copies):
+            await d.outbox.replace([*pressed(update), *to.copies], out.say, caption=to.caption)
+            return []
+    except (Undeliverable, DeliveryFailed) as exc:
+        log.warning("update %s: a message was not delivered: %s", update.update_id, exc)
+        return None
+    raise ValueError(f"unknown target {to!r}")
+
+
+def pressed(update: Update) -> list[Copy]:
+    """The message the button was pressed on, if known."""
+    message = update.callback_query.message if update.callback_query else None
+    if message is None:
+        return []
+    return [(TELEGRAM, str(message.chat.id), str(message.message_id))]
+
+
+async def edit(update: Update, context: Context, message: Say) -> None:
     """Edit the message a button was pressed on (ignoring 'message is not modified')."""
     query = update.callback_query
     if query is None:
         return
     try:
-        await query.edit_message_text(text, **kwargs)
+        await query.edit_message_text(
+            deps(context).views.say(message), reply_markup=keyboard(message)
+        )
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
 
 
-async def answer(update: Update) -> None:
-    """Answer the button press (after the core call, so a refusal can be the alert)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+async def _answer(update: Update, text: str | None = None, *, modal: bool = False) -> bool:
+    """Answer the pressed button (once); False if it was already answered."""
+    query = update.callback_query
+    if query is None:
+        return False
+    try:
+        await query.answer(text, show_alert=modal if text else None)
+    except BadRequest:  # already answered
+        return False
+    return True
 
 
-def callback_tail(update: Update) -> str:
-    """What follows the last ':' in the pressed button's data (a card id, a level).
-
-    PTB lets a button without data reach any patterned handler: such a press is refused.
-    """
-    data = update.callback_query.data if update.callback_query is not None else None
-    if not data or ":" not in data:
-        raise NotFound("这个按钮已失效")
-    return data.rsplit(":", 1)[1]
-
-
-def callback_id(update: Update) -> int:
-    """The card or entry id at the end of the pressed button's data."""
-    tail = callback_tail(update)
-    if not tail.isdecimal():
-        raise NotFound("这个按钮已失效")
-    return int(tail)
-
-
-def pressed(update: Update) -> list[tuple[int, int]]:
-    """The (chat, message) the button was pressed on, if known."""
-    message = update.callback_query.message if update.callback_query else None
-    return [(message.chat.id, message.message_id)] if message is not None else []
-
-
-def user_data(context: Context) -> dict[Any, Any]:
-    """This user's scratch space for a conversation."""
-    assert context.user_data is not None
-    return context.user_data
-
-
-def person_account(svc: Services, person_id: int) -> Account | None:
-    """The bound account of a roster person."""
-    with svc.core.session() as s:
-        return account_of_person(s, person_id)
-
-
-async def tell_person(context: Context, person_id: int, text: str) -> None:
-    """Send to a roster person's bound Telegram account; an unbound person is only logged."""
-    svc = services(context)
-    target = await svc.run(person_account, svc, person_id)
-    if target is None:
-        log.info("person %s has not bound Telegram; message not sent", person_id)
-        return
-    await send(context, target.telegram_user_id, text)
-
-
-# ------------------------------------------------------------ cards sent to several people
-def remember_copies(svc: Services, copies: dict[int, list[Message | None]]) -> None:
-    """Store where each card was sent: {card id: sent messages}."""
-    with transaction(svc.engine) as s:
-        for card_id, messages in copies.items():
-            add_copies(s, card_id, [(m.chat_id, m.message_id) for m in messages if m is not None])
-
-
-async def show_decision(
-    update: Update, context: Context, copies: Iterable[tuple[int, int]], text: str, *, caption: bool
+async def tell(
+    update: Update, context: Context, plain: str, message: Say, answered: bool = False
 ) -> None:
-    """Show a decision on every copy of a card, the pressed one first; its buttons go."""
-    for chat_id, message_id in dict.fromkeys([*pressed(update), *copies]):
-        try:
-            if caption:
-                await context.bot.edit_message_caption(
-                    chat_id=chat_id, message_id=message_id, caption=text
-                )
-            else:
-                await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
-        except TelegramError as exc:
-            if "not modified" not in str(exc).lower():
-                log.warning("could not edit card copy %s/%s: %s", chat_id, message_id, exc)
+    """An alert on the button if it is still unanswered, else a message in the chat."""
+    if (
+        update.callback_query is not None
+        and not answered
+        and await _answer(update, plain[:ALERT_LIMIT], modal=True)
+    ):
+        return
+    chat = update.effective_chat
+    if chat is None:
+        return
+    try:
+        await deps(context).sender.send(chat.id, message)
+    except (Undeliverable, DeliveryFailed) as exc:
+        log.warning("update %s: could not answer: %s", update.update_id, exc)
 
 
-# ------------------------------------------------------------ conversations
 def conversation(**kwargs: Any) -> ConversationHandler:
     """A ConversationHandler per user and chat; its buttons need no per-message tracking."""
     with warnings.catch_warnings():
@@ -232,161 +267,63 @@ def conversation(**kwargs: Any) -> ConversationHandler:
         return ConversationHandler(**kwargs)
 
 
-class Check(Protocol[T_co]):
-    """A core read: what a button is about, if this account may give a reason for it."""
-
-    def __call__(self, session: Session, rules: Rules, target_id: int, /, *, by: Account) -> T_co:
-        """What the reason will be for (or a domain error with the user's message)."""
-
-
-class Record(Protocol[T_co]):
-    """A core write: the reason recorded, with the update id, in one transaction."""
-
-    def __call__(
-        self,
-        session: Session,
-        rules: Rules,
-        target_id: int,
-        /,
-        *,
-        reason: str,
-        by: Account,
-        now: datetime,
-        update_id: int,
-    ) -> T_co:
-        """What was recorded (an InputError about the reason has it asked again)."""
+def state(result: Result | None, otherwise: object = END) -> object:
+    """The conversation's next step after a verb (``otherwise`` when it said none)."""
+    if result is None or result.state is None:
+        return otherwise
+    return result.state
 
 
 def reason_conversation(
     name: str,
     *,
-    permission: str,
     button: str,
-    check: Check[V],
-    record: Record[T],
-    ask: Callable[[Views, V], str],
-    announce: Callable[[Update, Context, T], Awaitable[None]],
-    cancelled: str,
+    ask: Callable[[Ctx, int], Result],
+    record: Callable[[Ctx, int, str], Result],
+    cancel: Callable[[Ctx], Result],
 ) -> ConversationHandler:
     """Press a button → asked for a reason → that user's next text is it (or /cancel).
 
-    The button's data is ``<button>:<id>``. ``check`` (in a session) says what the id is
-    and whether this account may give the reason, ``ask`` is the question; ``record`` (in
-    a transaction) records the reason, ``announce`` tells people; /cancel answers with the
-    ``cancelled`` template. Every step is gated by ``permission``. The conversation is
+    ``ask`` checks the press and asks; ``record`` records the reason (a wrong one is asked
+    again: its result keeps the state); ``cancel`` answers /cancel. The conversation is
     entered only by the button, so while no question is open other text passes.
     """
     key = f"{name}:reason_for"  # where the id the question is about waits for the answer
 
-    async def on_button(update: Update, context: Context, account: Account | None) -> str:
+    async def on_button(update: Update, context: Context) -> object:
         """The button: check the press, remember what it is about, ask for the reason."""
-        assert account is not None
-        svc, about = services(context), callback_id(update)
+        raw = update.callback_query.data if update.callback_query else None
+        about = int(args_of(raw, button)[0])
+        result = await act(update, context, ask, about)
+        if result is not None and result.state is not None:
+            _user_data(context)[key] = about
+        return state(result)
 
-        def read() -> V:
-            with svc.core.session() as s:
-                return check(s, svc.rules, about, by=account)
+    async def on_reason(update: Update, context: Context) -> object:
+        """The reason: record it once (a wrong one is asked again)."""
+        about = _user_data(context).get(key, 0)
+        result = await act(update, context, record, about, text_of(update))
+        if result is None or result.state is None:
+            _user_data(context).pop(key, None)
+        return state(result)
 
-        target = await svc.run(read)
-        user_data(context)[key] = about
-        await answer(update)
-        await reply(update, context, ask(svc.views, target))
-        return REASON
-
-    async def on_reason(update: Update, context: Context, account: Account | None) -> object:
-        """The reason: record it once (a wrong one is asked again), then announce it."""
-        assert account is not None and update.effective_message is not None
-        svc, about = services(context), user_data(context).get(key, 0)
-        reason, update_id = update.effective_message.text or "", update.update_id
-
-        def write() -> T:
-            now = svc.now()
-            with transaction(svc.engine) as s:
-                return record(
-                    s, svc.rules, about, reason=reason, by=account, now=now, update_id=update_id
-                )
-
-        try:
-            done = await svc.run(write)
-        except InputError as exc:
-            await reply(update, context, svc.views.render("error.html.j2", error=exc))
-            return REASON
-        user_data(context).pop(key, None)
-        await announce(update, context, done)
-        return END
-
-    async def on_cancel(update: Update, context: Context, account: Account | None) -> object:
+    async def on_cancel(update: Update, context: Context) -> object:
         """/cancel instead of a reason: nothing is recorded."""
-        user_data(context).pop(key, None)
-        await reply(update, context, services(context).views.render(cancelled))
+        _user_data(context).pop(key, None)
+        await act(update, context, cancel)
         return END
 
     return conversation(
-        entry_points=[
-            CallbackQueryHandler(gate(permission, on_button), pattern=rf"^{button}:\d+$")
-        ],
-        states={REASON: [MessageHandler(TEXT, gate(permission, on_reason, records=True))]},
-        fallbacks=[CommandHandler("cancel", gate(permission, on_cancel))],
+        entry_points=[CallbackQueryHandler(on_button, pattern=pattern(button))],
+        states={ASK_REASON: [MessageHandler(TEXT, on_reason)]},
+        fallbacks=[CommandHandler("cancel", on_cancel)],
         allow_reentry=True,
         conversation_timeout=REASON_TIMEOUT,
         name=name,
     )
 
 
-# ------------------------------------------------------------ the permission gate
-def gate(name: str, callback: Gated, *, records: bool = False) -> Plain:
-    """Run a handler only for those PERMISSIONS[name] allows, at most once per update.
-
-    The update id is stored when the update is admitted, in the same transaction as the
-    account look-up, so a redelivered update is skipped. A handler that records
-    (``records=True``) stores it instead in the very transaction of what it records, so a
-    crash before that commit leaves the update to be processed again, exactly once.
-    """
-    allowed = PERMISSIONS[name]
-
-    @wraps(callback)
-    async def wrapper(update: Update, context: Context) -> Any:
-        svc = services(context)
-        user = update.effective_user
-        if user is None or user.is_bot:
-            return ConversationHandler.END
-        seen, account = await svc.run(_admit, svc, update.update_id, user.id, not records)
-        if seen:
-            log.info("update %s already processed; skipped", update.update_id)
-            return ConversationHandler.END
-        if allowed is not None and (account is None or not account.has(*allowed)):
-            if records:
-                await svc.run(_admit, svc, update.update_id, user.id, True)
-            await _refuse(update, context, svc, account)
-            return ConversationHandler.END
-        try:
-            return await callback(update, context, account)
-        except KaoheError as exc:
-            await _tell(update, context, exc.message, svc.views.render("error.html.j2", error=exc))
-            return ConversationHandler.END
-
-    return wrapper
-
-
-def _admit(svc: Services, update_id: int, user_id: int, mark: bool) -> tuple[bool, Account | None]:
-    """(already processed?, the sender's account), marking the update processed if asked."""
-    with transaction(svc.engine) as s:
-        fresh = mark_update(s, update_id, now=svc.now()) if mark else not update_seen(s, update_id)
-        return (False, account_for(s, user_id)) if fresh else (True, None)
-
-
-async def _tell(update: Update, context: Context, plain: str, html: str) -> None:
-    """An alert on the button if it is still unanswered, else a message in the chat."""
-    if update.callback_query is not None:
-        try:
-            await update.callback_query.answer(plain[:190], show_alert=True)
-            return
-        except BadRequest:  # the handler already answered the query: say it in the chat
-            pass
-    await reply(update, context, html)
-
-
-async def _refuse(update: Update, context: Context, svc: Services, account: Account | None) -> None:
-    template = "unbound.html.j2" if account is None else "not_allowed.html.j2"
-    text = svc.views.render(template, account=account)
-    await _tell(update, context, text, text)
+def _user_data(context: Context) -> dict[Any, Any]:
+    """This user's scratch space for a conversation."""
+    assert context.user_data is not None
+    return context.user_data

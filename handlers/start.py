@@ -5,43 +5,20 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.services import Services
-from handlers.common import Context, gate, reply, services
-from scoring import accounts
-from scoring.accounts import Account
-from scoring.db import transaction
+from handlers.common import Context, act
+from usecases import people
 
 
-async def on_start(update: Update, context: Context, account: Account | None) -> None:
+async def on_start(update: Update, context: Context) -> None:
     """Bind with a code, or greet a bound person."""
-    svc = services(context)
-    user = update.effective_user
-    assert user is not None
-    if not context.args:
-        template = "unbound.html.j2" if account is None else "bound.html.j2"
-        await reply(update, context, svc.views.render(template, account=account))
-        return
-    bound = await svc.run(_bind, svc, context.args[0], user.id)
-    await reply(update, context, svc.views.render("bound.html.j2", account=bound))
+    await act(update, context, people.start, (context.args or [""])[0])
 
 
-def _bind(svc: Services, code: str, user_id: int) -> Account:
-    with transaction(svc.engine) as s:
-        return accounts.bind(s, code, telegram_user_id=user_id, now=svc.now())
-
-
-async def on_help(update: Update, context: Context, account: Account | None) -> None:
+async def on_help(update: Update, context: Context) -> None:
     """What this person can do, and how an inspector writes a finding."""
-    svc = services(context)
-    text = svc.views.render(
-        "help.html.j2", account=account, duty=svc.rules.duty, items=svc.rules.items
-    )
-    await reply(update, context, text)
+    await act(update, context, people.help_text)
 
 
 def build() -> list[BaseHandler]:
     """This module's handlers."""
-    return [
-        CommandHandler("start", gate("start", on_start)),
-        CommandHandler("help", gate("help", on_help)),
-    ]
+    return [CommandHandler("start", on_start), CommandHandler("help", on_help)]

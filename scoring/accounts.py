@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from scoring.errors import Conflict, InputError, NotFound
@@ -16,6 +17,8 @@ from scoring.parser import resolve_person
 from scoring.roster import DbRoster
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+TELEGRAM, DINGTALK = "tg", "dt"  # the messengers a person may bind, as event keys spell them
+MESSENGERS = (TELEGRAM, DINGTALK)
 STAFF, INSPECTOR, LEADER, GROUP, ADMIN = "干部职工", "督查员", "分管领导", "考核领导小组", "管理员"
 
 
@@ -28,8 +31,9 @@ class Account:
     department: str
     department_id: int
     roles: frozenset[str]
-    telegram_user_id: int
+    telegram_user_id: int | None
     leads: frozenset[int]
+    dingtalk_user_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -40,10 +44,20 @@ class Account:
         """Whether the person holds any of these roles."""
         return bool(self.roles.intersection(roles))
 
+    @property
+    def addresses(self) -> tuple[tuple[str, str], ...]:
+        """Every bound messenger account, as (messenger, user id)."""
+        out: list[tuple[str, str]] = []
+        if self.telegram_user_id is not None:
+            out.append((TELEGRAM, str(self.telegram_user_id)))
+        if self.dingtalk_user_id is not None:
+            out.append((DINGTALK, self.dingtalk_user_id))
+        return tuple(out)
+
 
 def _account(session: Session, person: Person) -> Account:
     dept = session.get(Department, person.department_id)
-    assert dept is not None and person.id is not None and person.telegram_user_id is not None
+    assert dept is not None and person.id is not None
     leads = session.exec(
         select(PersonLeads.department_id).where(PersonLeads.person_id == person.id)
     ).all()
@@ -55,23 +69,48 @@ def _account(session: Session, person: Person) -> Account:
         roles=frozenset(r for r in person.roles.split(",") if r),
         telegram_user_id=person.telegram_user_id,
         leads=frozenset(leads),
+        dingtalk_user_id=person.dingtalk_user_id,
     )
 
 
-def account_for(session: Session, telegram_user_id: int) -> Account | None:
-    """The active person bound to this Telegram account, or None."""
+def _user_column(messenger: str) -> Any:
+    """The Person column holding a messenger's user id."""
+    if messenger == TELEGRAM:
+        return col(Person.telegram_user_id)
+    if messenger == DINGTALK:
+        return col(Person.dingtalk_user_id)
+    raise ValueError(f"unknown messenger {messenger!r}")
+
+
+def _user_value(messenger: str, user_id: str | int) -> str | int | None:
+    """A user id as its column stores it (Telegram's are integers); None if malformed."""
+    if messenger != TELEGRAM:
+        return str(user_id)
+    text = str(user_id)
+    return int(text) if text.lstrip("-").isdecimal() else None
+
+
+def _is_bound() -> Any:
+    return or_(col(Person.telegram_user_id).is_not(None), col(Person.dingtalk_user_id).is_not(None))
+
+
+def account_for(session: Session, messenger: str, user_id: str | int) -> Account | None:
+    """The active person bound to this messenger account, or None."""
+    value = _user_value(messenger, user_id)
+    if value is None:
+        return None
     person = session.exec(
-        select(Person).where(
-            Person.telegram_user_id == telegram_user_id, col(Person.active).is_(True)
-        )
+        select(Person).where(_user_column(messenger) == value, col(Person.active).is_(True))
     ).first()
     return _account(session, person) if person else None
 
 
 def account_of_person(session: Session, person_id: int) -> Account | None:
-    """The account of a roster person, if they have bound Telegram."""
+    """The account of a roster person, if they have bound a messenger."""
     person = session.get(Person, person_id)
-    if person is None or person.telegram_user_id is None or not person.active:
+    if person is None or not person.active:
+        return None
+    if person.telegram_user_id is None and person.dingtalk_user_id is None:
         return None
     return _account(session, person)
 
@@ -87,8 +126,10 @@ def create_invite(
     return code, person.label
 
 
-def bind(session: Session, code: str, *, telegram_user_id: int, now: datetime) -> Account:
-    """Use a binding code: the Telegram account becomes the code's roster person."""
+def bind(
+    session: Session, code: str, *, messenger: str, user_id: str | int, now: datetime
+) -> Account:
+    """Use a binding code: the messenger account becomes the code's roster person."""
     invite = session.get(Invite, code.strip().upper())
     if invite is None:
         raise NotFound("绑定码不对,请核对后重新发送 /start 绑定码,或向办公室重新申请")
@@ -99,33 +140,40 @@ def bind(session: Session, code: str, *, telegram_user_id: int, now: datetime) -
         expires = expires.replace(tzinfo=now.tzinfo)
     if expires < now:
         raise Conflict("这个绑定码已过期,请向办公室重新申请")
-    taken = session.exec(select(Person).where(Person.telegram_user_id == telegram_user_id)).first()
+    value = _user_value(messenger, user_id)
+    column = _user_column(messenger)
+    taken = session.exec(select(Person).where(column == value)).first()
     if taken is not None and taken.id != invite.person_id:
         raise Conflict(f"您的账号已绑定为 {taken.name},如需更换请联系管理员解绑")
     claimed = session.execute(
         update(Invite)
         .where(col(Invite.code) == invite.code, col(Invite.used_at).is_(None))
-        .values(used_at=now, used_by=telegram_user_id)
+        .values(used_at=now, used_by=f"{messenger}:{user_id}")
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("这个绑定码已经用过了,请向办公室重新申请")
     person = session.get(Person, invite.person_id)
     assert person is not None
-    person.telegram_user_id = telegram_user_id
+    setattr(person, column.key, value)
     session.add(person)
     session.flush()
-    audit(session, now=now, actor=person.name, action="bind", person=person.id)
+    audit(session, now=now, actor=person.name, action="bind", person=person.id, messenger=messenger)
     return _account(session, person)
 
 
-def unbind(session: Session, name: str, *, now: datetime, actor: str) -> str:
-    """Remove a person's Telegram binding; returns their label."""
+def unbind(
+    session: Session, name: str, *, now: datetime, actor: str, messenger: str | None = None
+) -> str:
+    """Remove a person's messenger binding (one messenger's, or all); returns their label."""
     person_ref = resolve_person(name, DbRoster(session))
     person = session.get(Person, person_ref.id)
     assert person is not None
-    if person.telegram_user_id is None:
+    names = [messenger] if messenger else list(MESSENGERS)
+    columns = [_user_column(m).key for m in names if getattr(person, _user_column(m).key)]
+    if not columns:
         raise InputError(f"{person_ref.label} 尚未绑定")
-    person.telegram_user_id = None
+    for column in columns:
+        setattr(person, column, None)
     session.add(person)
     audit(session, now=now, actor=actor, action="unbind", person=person.id)
     return person_ref.label
@@ -135,9 +183,7 @@ def accounts_with_role(session: Session, role: str) -> list[Account]:
     """Bound people holding a role (e.g. the leading group)."""
     people = session.exec(
         select(Person).where(
-            col(Person.telegram_user_id).is_not(None),
-            col(Person.active).is_(True),
-            col(Person.roles).contains(role),
+            _is_bound(), col(Person.active).is_(True), col(Person.roles).contains(role)
         )
     ).all()
     return [_account(session, p) for p in people]
@@ -150,8 +196,34 @@ def leaders_of(session: Session, department_id: int) -> list[Account]:
         .join(PersonLeads, col(PersonLeads.person_id) == col(Person.id))
         .where(
             PersonLeads.department_id == department_id,
-            col(Person.telegram_user_id).is_not(None),
+            _is_bound(),
             col(Person.active).is_(True),
         )
     ).all()
     return [_account(session, p) for p in people]
+
+
+def bound_accounts(session: Session, *roles: str) -> list[Account]:
+    """Bound, active people (holding any of the roles, if some are given), in roster order."""
+    people = session.exec(
+        select(Person).where(_is_bound(), col(Person.active).is_(True)).order_by(col(Person.id))
+    ).all()
+    accounts = [_account(session, p) for p in people]
+    return [a for a in accounts if not roles or a.has(*roles)]
+
+
+def addresses_of(session: Session, person_ids: list[int]) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Each active person's bound messenger accounts, as (messenger, user id), in one query."""
+    rows = session.exec(
+        select(Person.id, Person.telegram_user_id, Person.dingtalk_user_id).where(
+            col(Person.id).in_(person_ids), col(Person.active).is_(True)
+        )
+    ).all()
+    out: dict[int, tuple[tuple[str, str], ...]] = {}
+    for pid, tg, dt in rows:
+        assert pid is not None
+        pairs = [(TELEGRAM, str(tg))] if tg is not None else []
+        if dt is not None:
+            pairs.append((DINGTALK, dt))
+        out[pid] = tuple(pairs)
+    return out

@@ -20,7 +20,7 @@ from scoring.claims import check_reason, decided_message
 from scoring.errors import Conflict, KaoheError, NotFound, PermissionDenied
 from scoring.models import Entry
 from scoring.parser import normalize, resolve_person
-from scoring.pending import Card, cards, get_card, mark_update, open_card, resolve_card
+from scoring.pending import Card, cards, get_card, open_card, resolve_card
 from scoring.points import fmt, from_cp
 from scoring.roster import DbRoster
 from scoring.rules import Rules
@@ -52,7 +52,7 @@ class AppealView:
     reason: str
     entry: AppealedEntry
     decided_by: str = ""
-    copies: tuple[tuple[int, int], ...] = ()
+    copies: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def revoked(self) -> bool:
@@ -130,7 +130,6 @@ def open_appeal(
     reason: str,
     by: Account,
     now: datetime,
-    update_id: int,
 ) -> AppealView:
     """Open an appeal card for the leading group; the entry counts until they revoke it."""
     reason = check_reason(reason)
@@ -151,7 +150,6 @@ def open_appeal(
         },
     }
     card = open_card(session, KIND, person_id=by.person_id, payload=payload, now=now)
-    mark_update(session, update_id, now=now)
     return _view(card)
 
 
@@ -169,7 +167,6 @@ def decide_appeal(
     revoke: bool,
     by: Account,
     now: datetime,
-    update_id: int,
 ) -> AppealView:
     """Uphold the entry, or revoke it (申诉成立); a second press finds the appeal decided."""
     card = get_card(session, card_id, KIND)
@@ -194,7 +191,6 @@ def decide_appeal(
     )
     if not moved:
         raise Conflict(decided_message(session, card_id, "申诉"))
-    mark_update(session, update_id, now=now)
     return replace(appeal, state=state, decided_by=by.label)
 
 

@@ -25,7 +25,7 @@ from scoring.accounts import GROUP, Account, accounts_with_role, leaders_of
 from scoring.errors import Conflict, InputError, PermissionDenied
 from scoring.models import Department, PendingAction, Person
 from scoring.parser import normalize
-from scoring.pending import Card, cards, get_card, mark_update, open_card, resolve_card
+from scoring.pending import Card, cards, get_card, open_card, resolve_card
 from scoring.rules import BonusKind, Rules
 
 KIND = "claim"
@@ -60,7 +60,7 @@ class ClaimView:
     decided_by: str = ""
     reason: str = ""
     entry_ids: tuple[int, ...] = ()
-    copies: tuple[tuple[int, int], ...] = ()
+    copies: tuple[tuple[str, str, str], ...] = ()
 
 
 def _view(rules: Rules, card: Card) -> ClaimView:
@@ -191,7 +191,6 @@ def open_claim(
     evidence_type: str,
     fact_date: date,
     now: datetime,
-    update_id: int,
 ) -> ClaimView:
     """Open a claim card with its evidence; nothing counts until it is approved.
 
@@ -214,7 +213,6 @@ def open_claim(
         "fact_date": fact_date.isoformat(),
     }
     card = open_card(session, KIND, person_id=claimant.person_id, payload=payload, now=now)
-    mark_update(session, update_id, now=now)
     return _view(rules, card)
 
 
@@ -281,7 +279,7 @@ def claim_to_decide(session: Session, rules: Rules, card_id: int, *, by: Account
 
 
 def approve_claim(
-    session: Session, rules: Rules, card_id: int, *, by: Account, now: datetime, update_id: int
+    session: Session, rules: Rules, card_id: int, *, by: Account, now: datetime
 ) -> ClaimView:
     """Record the claimed bonus once; a second press or approver finds it decided."""
     card = _pending_claim(session, card_id, by)
@@ -303,7 +301,6 @@ def approve_claim(
     result = {"by": by.label, "entries": ids}
     if not resolve_card(session, card_id, to="approved", by=by.person_id, now=now, result=result):
         raise Conflict(decided_message(session, card_id, "申报"))
-    mark_update(session, update_id, now=now)
     return replace(claim, state="approved", decided_by=by.label, entry_ids=tuple(ids))
 
 
@@ -315,7 +312,6 @@ def reject_claim(
     reason: str,
     by: Account,
     now: datetime,
-    update_id: int,
 ) -> ClaimView:
     """Turn a claim down with a reason; nothing is recorded."""
     reason = check_reason(reason)
@@ -323,7 +319,6 @@ def reject_claim(
     result = {"by": by.label, "reason": reason}
     if not resolve_card(session, card_id, to="rejected", by=by.person_id, now=now, result=result):
         raise Conflict(decided_message(session, card_id, "申报"))
-    mark_update(session, update_id, now=now)
     return replace(claim, state="rejected", decided_by=by.label, reason=reason)
 
 

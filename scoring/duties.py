@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from scoring import calendar, ledger
-from scoring.accounts import Account, account_of_person
+from scoring.accounts import bound_accounts  # noqa: F401  (callers use duties.bound_accounts)
 from scoring.calendar import Duty
 from scoring.errors import Conflict, InputError
 from scoring.ledger import EntryView
@@ -177,17 +177,6 @@ def job_rows(session: Session, cal: Calendar, tz: tzinfo, now: datetime) -> list
         )  # fmt: skip
     order = (*calendar.KINDS, "annual")
     return sorted(rows, key=lambda r: order.index(r.kind))
-
-
-def bound_accounts(session: Session, *roles: str) -> list[Account]:
-    """Bound, active people (holding any of the roles, if some are given), in roster order."""
-    ids = session.exec(
-        select(Person.id)
-        .where(col(Person.telegram_user_id).is_not(None), col(Person.active).is_(True))
-        .order_by(col(Person.id))
-    ).all()
-    accounts = [account_of_person(session, pid) for pid in ids if pid is not None]
-    return [a for a in accounts if a is not None and (not roles or a.has(*roles))]
 
 
 # ------------------------------------------------------------------ notices and windows

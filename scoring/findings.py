@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from scoring import ledger
 from scoring.accounts import Account
 from scoring.errors import Conflict, ParseError, PermissionDenied
-from scoring.models import Person
 from scoring.parser import Charge, Finding, RosterPerson, apply_suggestion, parse_finding
-from scoring.pending import Card, get_card, mark_update, open_card, require_pending, resolve_card
+from scoring.pending import Card, get_card, open_card, require_pending, resolve_card
 from scoring.roster import DbRoster
 from scoring.rules import Rules
 
@@ -27,7 +26,6 @@ class ChargeView:
     points: Decimal
     role: str
     entry_id: int | None = None
-    telegram_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,21 +46,10 @@ class FindingView:
 
 
 def _view(
-    rules: Rules,
-    card: Card,
-    finding: Finding,
-    entry_ids: list[int] | None = None,
-    session: Session | None = None,
+    rules: Rules, card: Card, finding: Finding, entry_ids: list[int] | None = None
 ) -> FindingView:
-    """The card's content; with a session, each person's Telegram id for the notices."""
+    """The card's content (with the entry ids once recorded)."""
     ids: list[int | None] = list(entry_ids) if entry_ids else [None] * len(finding.charges)
-    chats: dict[int, int | None] = {}
-    if session is not None:
-        people = [c.person.id for c in finding.charges]
-        rows = session.exec(
-            select(Person.id, Person.telegram_user_id).where(col(Person.id).in_(people))
-        ).all()
-        chats = {int(pid): tg for pid, tg in rows if pid is not None}
     return FindingView(
         card_id=card.id,
         text=finding.text,
@@ -74,7 +61,7 @@ def _view(
         evidence=card.payload.get("evidence", ""),
         recorder=card.payload["recorder"],
         charges=tuple(
-            ChargeView(c.person.id, c.person.label, c.points, c.role, i, chats.get(c.person.id))
+            ChargeView(c.person.id, c.person.label, c.points, c.role, i)
             for c, i in zip(finding.charges, ids, strict=True)
         ),
         department=finding.department,
@@ -195,7 +182,7 @@ def _own_card(session: Session, card_id: int, by: Account) -> Card:
 
 
 def confirm_finding(
-    session: Session, rules: Rules, card_id: int, *, by: Account, now: datetime, update_id: int
+    session: Session, rules: Rules, card_id: int, *, by: Account, now: datetime
 ) -> FindingView:
     """Record the card's finding once; a second press finds it already confirmed."""
     card = _own_card(session, card_id, by)
@@ -216,8 +203,7 @@ def confirm_finding(
         session, card_id, to="confirmed", by=by.person_id, now=now, result={"entries": ids}
     ):
         raise Conflict("这条记录已经确认过了")
-    mark_update(session, update_id, now=now)
-    return _view(rules, card, finding, ids, session)
+    return _view(rules, card, finding, ids)
 
 
 def cancel_finding(session: Session, card_id: int, *, by: Account, now: datetime) -> None:
@@ -228,7 +214,7 @@ def cancel_finding(session: Session, card_id: int, *, by: Account, now: datetime
 
 
 def undo_finding(
-    session: Session, rules: Rules, card_id: int, *, by: Account, now: datetime, update_id: int
+    session: Session, rules: Rules, card_id: int, *, by: Account, now: datetime
 ) -> FindingView:
     """The recorder takes a confirmed finding back within the undo window."""
     card = _own_card(session, card_id, by)
@@ -254,8 +240,7 @@ def undo_finding(
         result=card.result,
         from_state="confirmed",
     )
-    mark_update(session, update_id, now=now)
-    return _view(rules, card, stored_finding(rules, card), ids, session)
+    return _view(rules, card, stored_finding(rules, card), ids)
 
 
 def _state_message(state: str) -> str:

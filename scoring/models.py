@@ -35,6 +35,8 @@ class Person(SQLModel, table=True):
     # the day they were marked 离岗: not assessed for periods ending after it
     left_on: date | None = None
     telegram_user_id: int | None = Field(default=None, unique=True, index=True)
+    # the 钉钉 userId (staffId) of the bound DingTalk account
+    dingtalk_user_id: str | None = Field(default=None, unique=True, index=True, max_length=64)
     created_at: datetime
 
 
@@ -147,22 +149,24 @@ class StudySubmission(SQLModel, table=True):
 
 
 class Invite(SQLModel, table=True):
-    """A one-time code that binds a Telegram account to a roster entry."""
+    """A one-time code that binds a messenger account to a roster entry."""
 
     code: str = Field(primary_key=True, max_length=32)
     person_id: int = Field(foreign_key="person.id", index=True)
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
-    used_by: int | None = None
+    # who used it, as "<messenger>:<user id>" ("tg:1003", "dt:manager4220")
+    used_by: str | None = Field(default=None, max_length=80)
 
 
-class ProcessedUpdate(SQLModel, table=True):
-    """A Telegram update already handled, stored with what it recorded."""
+class ProcessedEvent(SQLModel, table=True):
+    """An incoming event already handled ("tg:<update_id>", "dt:<msgId>"), stored in the
+    transaction of what it recorded."""
 
-    __tablename__ = "processed_update"
+    __tablename__ = "processed_event"
 
-    update_id: int = Field(primary_key=True)
+    key: str = Field(primary_key=True, max_length=128)
     processed_at: datetime
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
 from scoring.errors import Conflict, NotFound
-from scoring.models import PendingAction, ProcessedUpdate
+from scoring.models import PendingAction, ProcessedEvent
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,14 @@ class Card:
     resolved_at: datetime | None
 
     @property
-    def copies(self) -> tuple[tuple[int, int], ...]:
-        """The (chat, message) of each copy of the card sent out (see ``add_copies``)."""
-        return tuple((int(c), int(m)) for c, m in self.payload.get("copies", ()))
+    def copies(self) -> tuple[tuple[str, str, str], ...]:
+        """The (messenger, chat, message) of each copy of the card sent out (``add_copies``).
+
+        Cards stored before there was more than one messenger hold Telegram (chat, message)."""
+        return tuple(
+            (str(c[0]), str(c[1]), str(c[2])) if len(c) == 3 else ("tg", str(c[0]), str(c[1]))
+            for c in self.payload.get("copies", ())
+        )
 
 
 def _card(row: PendingAction) -> Card:
@@ -102,13 +107,17 @@ def resolve_card(
     return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
-def add_copies(session: Session, card_id: int, copies: list[tuple[int, int]]) -> None:
-    """Remember the (chat, message) of each copy of a card sent out, to edit them later."""
+def add_copies(session: Session, card_id: int, copies: list[tuple[str, str, str]]) -> None:
+    """Remember the (messenger, chat, message) of each copy of a card sent out, to edit them
+    later."""
     row = session.get(PendingAction, card_id)
     if row is None or not copies:
         return
     payload: dict[str, Any] = json.loads(row.payload or "{}")
-    known = [tuple(c) for c in payload.get("copies", [])]
+    known = [
+        c if len(c) == 3 else ("tg", str(c[0]), str(c[1]))
+        for c in map(tuple, payload.get("copies", []))
+    ]
     payload["copies"] = [list(c) for c in dict.fromkeys([*known, *copies])]
     row.payload = json.dumps(payload, ensure_ascii=False)
     session.add(row)
@@ -132,18 +141,16 @@ def cards(session: Session, kind: str, *, state: str = "pending") -> list[Card]:
     return [_card(r) for r in rows]
 
 
-def update_seen(session: Session, update_id: int) -> bool:
-    """Whether this Telegram update was already processed."""
-    return bool(
-        session.exec(select(exists().where(col(ProcessedUpdate.update_id) == update_id))).one()
-    )
+def event_seen(session: Session, key: str) -> bool:
+    """Whether this incoming event ("tg:<update_id>", "dt:<msgId>") was already processed."""
+    return bool(session.exec(select(exists().where(col(ProcessedEvent.key) == key))).one())
 
 
-def mark_update(session: Session, update_id: int, *, now: datetime) -> bool:
-    """Store the update id in the caller's transaction: what it records commits with it.
+def mark_event(session: Session, key: str, *, now: datetime) -> bool:
+    """Store the event's key in the caller's transaction: what it records commits with it.
 
-    False if it was already stored (the update was processed before)."""
-    if update_seen(session, update_id):
+    False if it was already stored (the event was processed before)."""
+    if event_seen(session, key):
         return False
-    session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+    session.add(ProcessedEvent(key=key, processed_at=now))
     return True

@@ -129,7 +129,7 @@ async def test_the_leading_group_cannot_revoke_its_own_deduction(bureau: Bureau)
 
 
 def test_a_veto_in_january_is_for_the_year_being_assessed() -> None:
-    from handlers.leaders import veto_year
+    from usecases.leaders import veto_year
 
     assert veto_year(["王五", "理由"], date(2027, 1, 15), 2) == (2026, ["王五", "理由"])
     assert veto_year(["王五", "理由"], date(2027, 3, 1), 2) == (2027, ["王五", "理由"])

@@ -18,21 +18,15 @@ from matplotlib.image import imread
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from bot import bulletins
-from bot.bulletins import (
-    build_chart,
-    chart_png,
-    find_cjk_font,
-    render_bulletin,
-    split_message,
-    utf16_len,
-)
-from bot.views import Views
+from handlers.sending import split_message, utf16_len
 from scoring import duties
 from scoring.periods import Period
 from scoring.rules import Rules
 from scoring.service import Service
+from templates.views import Views
 from tests.helpers import add_person, d, enter_review, small_bureau
+from usecases import bulletins
+from usecases.bulletins import build_chart, chart_png, find_cjk_font, render_bulletin
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 7, 5, 10, 0, tzinfo=TZ)
@@ -69,9 +63,10 @@ def test_half_year_bulletin_text_reads_as_written_by_hand(
     session: Session, rules: Rules, service: Service, people: dict[str, int]
 ) -> None:
     first_half(service)
-    rendered = render_bulletin(session, rules, Views(), H1, font=None)
-    assert rendered.text == EXPECTED_H1
-    assert rendered.parts == [EXPECTED_H1]
+    rendered = render_bulletin(session, rules, H1, font=None)
+    text = Views().say(rendered.text)
+    assert text == EXPECTED_H1
+    assert split_message(text) == [EXPECTED_H1]
 
 
 EXPECTED_ANNUAL = """\
@@ -104,7 +99,7 @@ def test_annual_bulletin_lists_grades_excellent_cadres_and_reduced_payouts(
         service.record_finding(f"{name} 迟到", fact_date=d("2026-03-02"), by="李督查", now=NOW)
     service.record_finding("李四 旷工5天", fact_date=d("2026-05-06"), by="李督查", now=NOW)
     result = duties.annual_result(session, rules, 2026)
-    assert bulletins.annual_text(Views(), rules, result) == EXPECTED_ANNUAL
+    assert Views().say(bulletins.annual_text(rules, result)) == EXPECTED_ANNUAL
 
 
 # ------------------------------------------------------------------ splitting
@@ -131,10 +126,11 @@ def test_a_big_bureau_bulletin_is_sent_in_several_messages(session: Session, rul
     for i in range(220):
         add_person(session, f"人员{i:03d}号同志", f"第{i % 12}科室")
     session.commit()
-    rendered = render_bulletin(session, rules, Views(), H1, font=None)
-    assert len(rendered.parts) >= 2
-    assert all(utf16_len(p) <= 4096 for p in rendered.parts)
-    assert rendered.parts[0].startswith("<b>某某单位 2026年上半年考核测算通报</b>")
+    rendered = render_bulletin(session, rules, H1, font=None)
+    parts = split_message(Views().say(rendered.text))
+    assert len(parts) >= 2
+    assert all(utf16_len(p) <= 4096 for p in parts)
+    assert parts[0].startswith("<b>某某单位 2026年上半年考核测算通报</b>")
 
 
 # ------------------------------------------------------------------ the chart
@@ -216,8 +212,8 @@ def test_distinct_characters_draw_distinct_glyphs_in_the_cjk_font_not_tofu(cjk: 
 def test_without_a_cjk_font_the_bulletin_has_no_chart_and_says_so(
     session: Session, rules: Rules, people: dict[str, int], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.bulletins"):
-        rendered = render_bulletin(session, rules, Views(), H1, font=None)
+    with caplog.at_level(logging.WARNING, logger="usecases.bulletins"):
+        rendered = render_bulletin(session, rules, H1, font=None)
     assert rendered.png is None and rendered.xlsx.startswith(b"PK")
     assert "no CJK font" in caplog.text
 
@@ -226,7 +222,7 @@ def test_the_bulletin_excel_is_the_export_of_the_period(
     session: Session, rules: Rules, service: Service, people: dict[str, int], tmp_path: Path
 ) -> None:
     first_half(service)
-    rendered = render_bulletin(session, rules, Views(), H1, font=None)
+    rendered = render_bulletin(session, rules, H1, font=None)
     png, xlsx = rendered.write(tmp_path)
     assert png is None
     book = load_workbook(xlsx)
@@ -241,7 +237,7 @@ async def test_demo_half_year_bulletin_writes_the_chart_and_the_excel(
     from tests.harness import running_bureau
 
     async with running_bureau(tmp_path) as b:
-        text, png, xlsx = await bulletins.demo_half_year_bulletin(b.svc, tmp_path / "out", "2026H1")
+        text, png, xlsx = await b.svc.bulletin_files(tmp_path / "out", "2026H1")
     assert text.startswith("某某单位 2026年上半年考核测算通报\n")
     assert png is not None and png.read_bytes().startswith(b"\x89PNG")
     assert xlsx.name == "kaohe-2026H1.xlsx" and xlsx.exists()

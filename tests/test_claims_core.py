@@ -16,7 +16,7 @@ from scoring.accounts import Account, account_for
 from scoring.claims import ClaimView
 from scoring.db import transaction
 from scoring.errors import Conflict, InputError, NotFound, PermissionDenied
-from scoring.models import Entry, PendingAction, Person, ProcessedUpdate, YearLock
+from scoring.models import Entry, PendingAction, Person, YearLock
 from scoring.parser import parse_finding
 from scoring.pending import add_copies, get_card
 from scoring.periods import Period
@@ -46,7 +46,7 @@ def people(session: Session) -> dict[str, Account]:
     session.flush()
     out = {}
     for n, (name, *_) in enumerate(PEOPLE, start=1):
-        account = account_for(session, 1000 + n)
+        account = account_for(session, "tg", 1000 + n)
         assert account is not None
         out[name] = account
     return out
@@ -60,7 +60,6 @@ def _claim(
     *,
     kind: str = "award",
     level: str = "市级",
-    update_id: int = 1,
     fact_date: date = NOW.date(),
 ) -> ClaimView:
     return claims.open_claim(
@@ -74,14 +73,11 @@ def _claim(
         evidence_type="photo",
         fact_date=fact_date,
         now=NOW,
-        update_id=update_id,
     )
 
 
-def _approve(
-    session: Session, rules: Rules, claim: ClaimView, by: Account, update_id: int = 2
-) -> ClaimView:
-    return claims.approve_claim(session, rules, claim.card_id, by=by, now=NOW, update_id=update_id)
+def _approve(session: Session, rules: Rules, claim: ClaimView, by: Account) -> ClaimView:
+    return claims.approve_claim(session, rules, claim.card_id, by=by, now=NOW)
 
 
 def _bonus(session: Session, rules: Rules, name: str) -> Decimal:
@@ -107,7 +103,6 @@ def test_a_claim_needs_evidence(session: Session, rules: Rules, people: dict[str
             evidence_type="photo",
             fact_date=NOW.date(),
             now=NOW,
-            update_id=1,
         )
 
 
@@ -222,13 +217,12 @@ def test_a_claim_opened_before_claims_carried_a_date_counts_on_its_claim_date(
     assert entry.fact_date == NOW.date()
 
 
-def test_opening_a_claim_records_nothing_but_the_card_and_the_update(
+def test_opening_a_claim_records_nothing_but_the_card(
     session: Session, rules: Rules, people: dict[str, Account]
 ) -> None:
-    claim = _claim(session, rules, people["冯科员"], update_id=77)
+    claim = _claim(session, rules, people["冯科员"])
     assert claim.state == "pending" and claim.points == Decimal(5) and claim.kind_name == "表彰"
     assert _count(session, "bonus") == 0
-    assert session.get(ProcessedUpdate, 77) is not None
 
 
 def test_the_claim_goes_to_the_claimants_leaders_and_the_leading_group(
@@ -261,7 +255,7 @@ def test_a_second_approval_is_told_who_decided_and_records_nothing(
     claim = _claim(session, rules, people["张三"])
     _approve(session, rules, claim, people["陈局"])
     with pytest.raises(Conflict, match=r"已由 陈局\(局领导\) 批准"):
-        _approve(session, rules, claim, people["周组长"], update_id=3)
+        _approve(session, rules, claim, people["周组长"])
     assert _count(session, "bonus") == 1
 
 
@@ -274,10 +268,9 @@ def test_an_approver_who_read_the_card_before_the_other_committed_records_nothin
         _approve(s, rules, claim, people["陈局"])
     monkeypatch.setattr(claims, "get_card", lambda *_a, **_k: stale)
     with pytest.raises(Conflict, match="陈局"), transaction(engine) as s:
-        _approve(s, rules, claim, people["周组长"], update_id=3)
+        _approve(s, rules, claim, people["周组长"])
     with Session(engine) as s:
         assert _count(s, "bonus") == 1
-        assert s.get(ProcessedUpdate, 3) is None
 
 
 def test_the_claimant_cannot_approve_their_own_claim(
@@ -305,9 +298,7 @@ def test_rejection_needs_a_reason_and_records_nothing(
 ) -> None:
     claim = _claim(session, rules, people["冯科员"])
     with pytest.raises(InputError, match="理由"):
-        claims.reject_claim(
-            session, rules, claim.card_id, reason=" ", by=people["陈局"], now=NOW, update_id=2
-        )
+        claims.reject_claim(session, rules, claim.card_id, reason=" ", by=people["陈局"], now=NOW)
     done = claims.reject_claim(
         session,
         rules,
@@ -315,12 +306,11 @@ def test_rejection_needs_a_reason_and_records_nothing(
         reason="不是批准文件",
         by=people["陈局"],
         now=NOW,
-        update_id=2,
     )
     assert (done.state, done.reason) == ("rejected", "不是批准文件")
     assert _count(session, "bonus") == 0
     with pytest.raises(Conflict, match="驳回"):
-        _approve(session, rules, claim, people["周组长"], update_id=3)
+        _approve(session, rules, claim, people["周组长"])
 
 
 def test_the_same_title_counts_once_at_its_highest_level_and_the_year_is_capped(
@@ -363,10 +353,23 @@ def test_copies_of_a_card_are_remembered_once_each(
     session: Session, rules: Rules, people: dict[str, Account]
 ) -> None:
     claim = _claim(session, rules, people["冯科员"])
-    add_copies(session, claim.card_id, [(1, 10), (2, 20)])
-    add_copies(session, claim.card_id, [(2, 20), (1, 11)])
+    add_copies(session, claim.card_id, [("tg", "1", "10"), ("dt", "u2", "20")])
+    add_copies(session, claim.card_id, [("dt", "u2", "20"), ("tg", "1", "11")])
     done = _approve(session, rules, claim, people["陈局"])
-    assert done.copies == ((1, 10), (2, 20), (1, 11))
+    assert done.copies == (("tg", "1", "10"), ("dt", "u2", "20"), ("tg", "1", "11"))
+
+
+def test_copies_stored_before_there_were_two_messengers_read_as_telegrams(
+    session: Session, rules: Rules, people: dict[str, Account]
+) -> None:
+    claim = _claim(session, rules, people["冯科员"])
+    row = session.get(PendingAction, claim.card_id)
+    assert row is not None
+    payload = json.loads(row.payload)
+    payload["copies"] = [[1003, 57]]  # (chat, message) as cards were stored before
+    row.payload = json.dumps(payload, ensure_ascii=False)
+    session.add(row)
+    assert get_card(session, claim.card_id).copies == (("tg", "1003", "57"),)
 
 
 # ------------------------------------------------------------ appeals
@@ -382,17 +385,13 @@ def _deduct(session: Session, rules: Rules, text: str = "冯科员 迟到") -> i
 def _appeal(
     session: Session, rules: Rules, entry_id: int, by: Account, reason: str = "当天外出执法"
 ) -> appeals.AppealView:
-    return appeals.open_appeal(
-        session, rules, entry_id, reason=reason, by=by, now=NOW, update_id=10
-    )
+    return appeals.open_appeal(session, rules, entry_id, reason=reason, by=by, now=NOW)
 
 
 def _decide(
     session: Session, rules: Rules, appeal: appeals.AppealView, *, revoke: bool, by: Account
 ) -> appeals.AppealView:
-    return appeals.decide_appeal(
-        session, rules, appeal.card_id, revoke=revoke, by=by, now=NOW, update_id=11
-    )
+    return appeals.decide_appeal(session, rules, appeal.card_id, revoke=revoke, by=by, now=NOW)
 
 
 def test_only_the_person_charged_may_appeal_an_entry(

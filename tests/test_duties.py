@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from bot.bulletins import notice_text
-from bot.views import Views
 from scoring import duties
 from scoring.errors import Conflict
 from scoring.models import DutyRun, Entry, StudySubmission, YearLock
 from scoring.periods import Period
 from scoring.rules import Rules
 from scoring.service import Service
+from templates.views import Views
 from tests.helpers import add_person, d, enter_review, small_bureau
+from usecases.bulletins import notice_text
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 10, 5, 10, 0, tzinfo=TZ)
@@ -95,7 +95,7 @@ def test_quarter_notice_reads_as_the_plan_announces_it(
     third_quarter(service)
     notice = duties.quarter_notice(session, rules, Period.parse("2026Q3"))
     assert [c.name for c in notice.deductions] == ["业务工作", "机关日常"]
-    assert notice_text(Views(), rules, notice, d("2026-10-12")) == EXPECTED_NOTICE
+    assert Views().say(notice_text(rules, notice, d("2026-10-12"))) == EXPECTED_NOTICE
 
 
 def test_an_empty_quarter_is_announced_as_such(
@@ -103,7 +103,7 @@ def test_an_empty_quarter_is_announced_as_such(
 ) -> None:
     notice = duties.quarter_notice(session, rules, Period.parse("2026Q1"))
     assert notice.empty
-    text = notice_text(Views(), rules, notice, d("2026-04-13"))
+    text = Views().say(notice_text(rules, notice, d("2026-04-13")))
     assert "<b>一、扣分情况</b>\n无\n\n<b>二、处罚情况(一票否决)</b>\n无" in text
 
 
@@ -358,7 +358,7 @@ def test_jobs_list_the_latest_and_next_duty_of_each_kind(session: Session, rules
 
 
 def test_every_duty_kind_has_a_plan(rules: Rules) -> None:
-    from bot.duties import PLANS
     from scoring.calendar import KINDS
+    from usecases.duties import PLANS
 
     assert set(PLANS) == {*KINDS, "annual"}

@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from handlers.permissions import BOUND, PERMISSIONS
 from tests.harness import STRANGER, Bureau
+from usecases.permissions import BOUND, PERMISSIONS
 
 # one person per role (李督查 is also 干部职工; 周组长 also 分管领导)
 PLAYERS: dict[str, str | int] = {

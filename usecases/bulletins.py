@@ -1,4 +1,4 @@
-"""Rendering the bulletins: text split under Telegram's limit, the chart, the Excel export.
+"""The bulletins: their text (a template and its values), the chart, the Excel export.
 
 The chart is drawn with matplotlib's object API (no pyplot state, safe off the event
 loop) in a CJK font found through fontconfig or matplotlib's font manager. Without one,
@@ -8,9 +8,7 @@ Excel only.
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 import shutil
 import subprocess
 import tempfile
@@ -20,11 +18,10 @@ from decimal import Decimal
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.views import Views
 from scoring import duties, ledger
 from scoring.calendar import period_title
 from scoring.export import SHANGHAI, write_export
@@ -32,14 +29,12 @@ from scoring.periods import Period
 from scoring.points import fmt
 from scoring.rules import Rules
 from scoring.standings import Standing, compute_standings
+from usecases.messages import Action, Attachment, Say, say
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from bot.services import Services
-
 log = logging.getLogger(__name__)
-TELEGRAM_LIMIT = 4096
 # Characters a CJK font must draw to be used (those of the chart's title and labels).
 CJK_SAMPLE = "考核测算通报总分优秀称职基本不科室局领导办公室"
 KNOWN_CJK_FAMILIES = (
@@ -47,48 +42,9 @@ KNOWN_CJK_FAMILIES = (
     "AR PL", "SimHei", "SimSun", "Microsoft YaHei", "PingFang", "Hiragino Sans GB", "Heiti",
 )  # fmt: skip
 BAND_COLOURS = ("#2e7d32", "#1565c0", "#ef6c00", "#c62828", "#6a1b9a")
-_TAG = re.compile(r"<[^>]+>")
 
 
 # ------------------------------------------------------------------ text
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Split at line breaks into messages under the limit (a longer line is cut).
-
-    Every line of our templates closes the tags it opens, so a part is valid HTML.
-    """
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while utf16_len(line) > limit:
-            head = line[:limit]
-            while utf16_len(head) > limit:
-                head = head[:-1]
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(head)
-            line = line[len(head) :]
-        candidate = f"{current}\n{line}" if current else line
-        if current and utf16_len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        parts.append(current)
-    return [p.strip("\n") for p in parts if p.strip()]
-
-
-def plain(text: str) -> str:
-    """An HTML message as a terminal shows it: tags dropped, entities read."""
-    return html.unescape(_TAG.sub("", text))
-
-
 @dataclass(frozen=True)
 class BulletinRow:
     """One person in the half-year bulletin."""
@@ -117,10 +73,10 @@ def bulletin_rows(rules: Rules, standings: list[Standing]) -> list[BulletinRow]:
     ]
 
 
-def half_year_text(views: Views, rules: Rules, period: Period, standings: list[Standing]) -> str:
-    """The half-year bulletin's text (HTML)."""
+def half_year_text(rules: Rules, period: Period, standings: list[Standing]) -> Say:
+    """The half-year bulletin's text."""
     review = rules.category(rules.review.category)
-    return views.render(
+    return say(
         "bulletin_half_year.html.j2",
         unit=rules.unit.name,
         title=period_title(period),
@@ -132,9 +88,9 @@ def half_year_text(views: Views, rules: Rules, period: Period, standings: list[S
     )
 
 
-def annual_text(views: Views, rules: Rules, result: duties.AnnualResult) -> str:
-    """The annual bulletin's text (HTML): grades, the excellent, the reduced payouts."""
-    return views.render(
+def annual_text(rules: Rules, result: duties.AnnualResult) -> Say:
+    """The annual bulletin's text: grades, the excellent, the reduced payouts."""
+    return say(
         "bulletin_annual.html.j2",
         unit=rules.unit.name,
         r=result,
@@ -142,10 +98,13 @@ def annual_text(views: Views, rules: Rules, result: duties.AnnualResult) -> str:
     )
 
 
-def notice_text(views: Views, rules: Rules, notice: duties.QuarterNotice, closes: date) -> str:
-    """A quarterly notice's text (HTML): deductions, vetoes, bonuses, the objection window."""
-    return views.render(
+def notice_text(
+    rules: Rules, notice: duties.QuarterNotice, closes: date, *rows: list[Action]
+) -> Say:
+    """A quarterly notice's text: deductions, vetoes, bonuses, the objection window."""
+    return say(
         "notice_quarter.html.j2",
+        *rows,
         unit=rules.unit.name,
         n=notice,
         window_days=rules.calendar.objection_window_working_days,
@@ -255,20 +214,28 @@ def chart_png(fig: Figure) -> bytes:
 # ------------------------------------------------------------------ the whole bulletin
 @dataclass(frozen=True)
 class RenderedBulletin:
-    """A bulletin ready to post: its messages, the chart (if a CJK font exists), the Excel."""
+    """A bulletin ready to post: its text, the chart (if a CJK font exists), the Excel."""
 
     period: Period
-    text: str
-    caption: str
+    text: Say
+    caption: Say
     png: bytes | None
     xlsx: bytes
     png_name: str
     xlsx_name: str
 
     @property
-    def parts(self) -> list[str]:
-        """The text as Telegram messages."""
-        return split_message(self.text)
+    def chart(self) -> Say | None:
+        """The chart as a message (None without a CJK font)."""
+        if self.png is None:
+            return None
+        file = Attachment("photo", data=self.png, filename=self.png_name)
+        return Say(self.caption.template, self.caption.values, file=file)
+
+    def excel(self, caption: Say) -> Say:
+        """The Excel file as a message with its caption."""
+        file = Attachment("document", data=self.xlsx, filename=self.xlsx_name)
+        return Say(caption.template, caption.values, file=file)
 
     def write(self, folder: Path) -> tuple[Path | None, Path]:
         """Write the chart and the Excel into a folder; returns their paths."""
@@ -299,7 +266,6 @@ def export_bytes(
 def render_bulletin(
     session: Session,
     rules: Rules,
-    views: Views,
     period: Period,
     *,
     font: Path | None,
@@ -316,35 +282,10 @@ def render_bulletin(
         png = chart_png(build_chart(rules, title, standings, font=font))
     return RenderedBulletin(
         period=period,
-        text=half_year_text(views, rules, period, standings),
-        caption=views.render("bulletin_chart_caption.html.j2", title=title),
+        text=half_year_text(rules, period, standings),
+        caption=say("bulletin_chart_caption.html.j2", title=title),
         png=png,
         xlsx=export_bytes(rules, period, standings, entries, tz=tz),
         png_name=f"kaohe-{period.label}.png",
         xlsx_name=f"kaohe-{period.label}.xlsx",
     )
-
-
-class BulletinFiles(NamedTuple):
-    """What the demo shows: the readable text, the chart's path (None: no CJK font), the Excel."""
-
-    text: str
-    png: Path | None
-    xlsx: Path
-
-
-async def demo_half_year_bulletin(
-    services: Services, out_dir: Path, period: Period | str = "2026H1"
-) -> BulletinFiles:
-    """Render a half-year bulletin into out_dir as it would be posted; nothing is sent."""
-    p = period if isinstance(period, Period) else Period.parse(period)
-
-    def render() -> RenderedBulletin:
-        with services.core.session() as s:
-            return render_bulletin(
-                s, services.rules, services.views, p, font=find_cjk_font(), tz=services.settings.tz
-            )
-
-    rendered = await services.run(render)
-    png, xlsx = rendered.write(out_dir)
-    return BulletinFiles(plain(rendered.text), png, xlsx)

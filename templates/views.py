@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 import templates
 from scoring.points import fmt
+from usecases.messages import Say
 
 TEMPLATE_DIR = Path(templates.__file__).parent
 
@@ -42,3 +47,24 @@ class Views:
     def render(self, template: str, /, **context: object) -> str:
         """The text of a screen, stripped of surrounding blank lines."""
         return self.env.get_template(template).render(**context).strip()
+
+    def say(self, message: Say) -> str:
+        """A use case's message as text; a value that is itself a ``Say`` is rendered first
+        (a screen made of two screens, such as a proposal card and its outcome)."""
+        values = {k: self._value(v) for k, v in message.values.items()}
+        return self.render(message.template, **values)
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, Say):
+            return Markup(self.say(value))
+        if isinstance(value, list) and value and isinstance(value[0], Say):
+            return [Markup(self.say(v)) for v in value]
+        return value
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    """An HTML message as a terminal shows it: tags dropped, entities read."""
+    return html.unescape(_TAG.sub("", text))

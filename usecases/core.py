@@ -1,0 +1,132 @@
+"""Running a verb: one transaction that admits the event, finds the person, checks the
+permission, and does the work.
+
+The event's key ("tg:<update_id>", "dt:<msgId>") is stored in the very transaction of what
+the verb records, so a redelivered event records nothing twice, and a crash before the
+commit leaves it to be processed again, exactly once. A domain error (``KaoheError``) rolls
+the whole transaction back and reaches the adapter, which shows its message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import SessionTransaction
+from sqlmodel import Session
+
+from scoring.accounts import Account, account_for, addresses_of
+from scoring.db import transaction
+from scoring.pending import mark_event
+from scoring.rules import Rules
+from usecases.messages import Person, Result, say
+from usecases.permissions import PERMISSIONS
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Event:
+    """An incoming message or button press, as every messenger has one.
+
+    ``key`` identifies the event across redeliveries; ``private`` is False in a group chat.
+    """
+
+    messenger: str
+    user_id: str
+    key: str
+    now: datetime
+    private: bool = True
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a verb works with: its transaction, the rules, the event and who sent it."""
+
+    session: Session
+    rules: Rules
+    event: Event
+    account: Account | None
+
+    @property
+    def now(self) -> datetime:
+        """The event's time (read once at the edge)."""
+        return self.event.now
+
+    @property
+    def me(self) -> Account:
+        """The sender's account (verbs whose permission needs one are only run with one)."""
+        assert self.account is not None
+        return self.account
+
+    def attempt(self) -> SessionTransaction:
+        """A savepoint: a domain error caught after it leaves nothing of what it began."""
+        return self.session.begin_nested()
+
+    def people(self, person_ids: list[int]) -> dict[int, Person]:
+        """Recipients for roster people, with every messenger account they bound."""
+        found = addresses_of(self.session, person_ids)
+        return {pid: Person(pid, found.get(pid, ())) for pid in person_ids}
+
+    def person(self, person_id: int) -> Person:
+        """A recipient for one roster person."""
+        return self.people([person_id])[person_id]
+
+
+Verb = Callable[Concatenate[Ctx, P], Result]
+_PERMISSION: dict[Callable[..., Result], str] = {}
+
+
+def verb(permission: str) -> Callable[[Verb[P]], Verb[P]]:
+    """Declare a verb and the permission (see ``PERMISSIONS``) that admits its sender."""
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+
+    def register(fn: Verb[P]) -> Verb[P]:
+        _PERMISSION[fn] = permission
+        return fn
+
+    return register
+
+
+def permission_of(fn: Callable[..., Result]) -> str:
+    """The permission a verb was declared with."""
+    return _PERMISSION[fn]
+
+
+class UseCases:
+    """The verbs' runner over one database and one rules file."""
+
+    def __init__(self, engine: Engine, rules: Rules) -> None:
+        self.engine = engine
+        self.rules = rules
+
+    def session(self) -> Session:
+        """A plain session for reads outside any event (the scheduler's, the CLI's)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def call(self, event: Event, fn: Verb[P], *args: P.args, **kwargs: P.kwargs) -> Result:
+        """Run a verb for an event, in one transaction; a seen event does nothing."""
+        allowed = PERMISSIONS[_PERMISSION[fn]]
+        with transaction(self.engine) as s:
+            if not mark_event(s, event.key, now=event.now):
+                return Result(duplicate=True)
+            account = account_for(s, event.messenger, event.user_id)
+            if allowed is not None and (account is None or not account.has(*allowed)):
+                template = "unbound.html.j2" if account is None else "not_allowed.html.j2"
+                return Result(refusal=say(template, account=account))
+            return fn(Ctx(s, self.rules, event, account), *args, **kwargs)
+
+    async def run(self, event: Event, fn: Verb[P], *args: P.args, **kwargs: P.kwargs) -> Result:
+        """``call`` off the event loop (the database work runs in a thread)."""
+        return await asyncio.to_thread(lambda: self.call(event, fn, *args, **kwargs))
+
+    def within(self, fn: Callable[[Session], R]) -> R:
+        """Work outside any event (the scheduler, remembering card copies) in a transaction."""
+        with transaction(self.engine) as s:
+            return fn(s)

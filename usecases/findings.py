@@ -1,0 +1,121 @@
+"""An inspector's finding: text (or a photo with a caption) → card → 确认 → entries, notices.
+
+Evidence is the messenger's own reference to the photo or document ("" for none).
+"""
+
+from __future__ import annotations
+
+from scoring import duties, findings
+from scoring.errors import ParseError
+from scoring.findings import FindingView
+from usecases.core import Ctx, verb
+from usecases.messages import EDIT, Action, Out, Result, Say, say
+
+CONFIRM, CANCEL, UNDO, PICK = "finding_confirm", "finding_cancel", "finding_undo", "finding_pick"
+
+
+def _card(ctx: Ctx, view: FindingView) -> Say:
+    """The card to confirm, with 确认 and 取消."""
+    card = str(view.card_id)
+    return say(
+        "finding_confirm.html.j2",
+        [Action("确认", CONFIRM, (card,)), Action("取消", CANCEL, (card,))],
+        f=view,
+        undo_minutes=ctx.rules.bot.undo_minutes,
+    )
+
+
+@verb("finding")
+def record_finding(ctx: Ctx, text: str, evidence: str = "") -> Result:
+    """A finding typed (or captioned on a photo): its card, or what may have been meant."""
+    try:
+        view = findings.open_finding(
+            ctx.session, ctx.rules, text, recorder=ctx.me, fact_date=ctx.now.date(),
+            evidence=evidence, now=ctx.now,
+        )  # fmt: skip
+    except ParseError as exc:
+        return Result().reply(_suggestions(ctx, exc, text, evidence))
+    return Result().reply(_card(ctx, view))
+
+
+def _suggestions(ctx: Ctx, exc: ParseError, text: str, evidence: str) -> Say:
+    """The parser's message, with an action for each suggestion it made."""
+    if not exc.suggestions:
+        return say("finding_error.html.j2", error=exc.message)
+    card = findings.open_suggestions(
+        ctx.session, exc, text, recorder=ctx.me, fact_date=ctx.now.date(), evidence=evidence,
+        now=ctx.now,
+    )  # fmt: skip
+    rows = [[Action(s.label, PICK, (str(card.id), str(i)))] for i, s in enumerate(exc.suggestions)]
+    return say("finding_error.html.j2", *rows, error=exc.message)
+
+
+@verb("finding_pick")
+def pick_suggestion(ctx: Ctx, card_id: int, choice: int) -> Result:
+    """A suggested person or item picked: the corrected finding's card replaces the message."""
+    try:
+        with ctx.attempt():  # the suggestion card stays open when the corrected text fails
+            view = findings.pick_suggestion(
+                ctx.session, ctx.rules, card_id, choice, by=ctx.me, now=ctx.now
+            )
+    except ParseError as exc:
+        return Result([Out(say("finding_error.html.j2", error=exc.message), EDIT)])
+    return Result([Out(_card(ctx, view), EDIT)])
+
+
+@verb("finding_confirm")
+def confirm_finding(ctx: Ctx, card_id: int) -> Result:
+    """确认: record once, show the entry numbers, tell each person charged (with 申诉)."""
+    view = findings.confirm_finding(ctx.session, ctx.rules, card_id, by=ctx.me, now=ctx.now)
+    minutes = ctx.rules.bot.undo_minutes
+    recorded = say(
+        "finding_recorded.html.j2",
+        [Action(f"撤回({minutes}分钟内)", UNDO, (str(card_id),))],
+        f=view,
+        undo_minutes=minutes,
+    )
+    people = ctx.people([c.person_id for c in view.charges])
+    notices = [
+        Out(
+            say("finding_notice.html.j2", [appeal_action(c.entry_id)], f=view, c=c),
+            people[c.person_id],
+        )
+        for c in view.charges
+        if c.entry_id is not None
+    ]
+    return Result([Out(recorded, EDIT), *notices])
+
+
+def appeal_action(entry_id: int) -> Action:
+    """申诉 on a deduction (the appeals' entry point)."""
+    return Action("申诉", "appeal", (str(entry_id),))
+
+
+@verb("finding_cancel")
+def cancel_finding(ctx: Ctx, card_id: int) -> Result:
+    """取消: the card is dropped, nothing recorded."""
+    findings.cancel_finding(ctx.session, card_id, by=ctx.me, now=ctx.now)
+    return Result([Out(say("finding_cancelled.html.j2"), EDIT)])
+
+
+@verb("finding_undo")
+def undo_finding(ctx: Ctx, card_id: int) -> Result:
+    """撤回: within the window the recorder takes the finding back; people are told."""
+    view = findings.undo_finding(ctx.session, ctx.rules, card_id, by=ctx.me, now=ctx.now)
+    people = ctx.people([c.person_id for c in view.charges])
+    notices = [
+        Out(say("finding_undone_notice.html.j2", f=view, c=c), people[c.person_id])
+        for c in view.charges
+    ]
+    return Result([Out(say("finding_undone.html.j2", f=view), EDIT), *notices])
+
+
+@verb("spot_check")
+def record_spot_check(ctx: Ctx, note: str) -> Result:
+    """/checked [备注]: today's spot check is recorded, even when it found nothing."""
+    day = ctx.now.date()
+    duties.record_spot_check(
+        ctx.session, day=day, inspector_id=ctx.me.person_id, inspector=ctx.me.label, note=note,
+        now=ctx.now,
+    )  # fmt: skip
+    return Result().reply(say("spot_check_recorded.html.j2", day=day))
