@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from scoring import ledger
+from scoring.cards import Outcome, Proposal, ProposalCard
 from scoring.duties.common import DUTY_SOURCE
 from scoring.errors import Conflict
 from scoring.models import Department, Entry, Person, StudySubmission
@@ -23,33 +23,7 @@ from scoring.periods import Period
 from scoring.rules import Rules
 from scoring.standings import live_entries
 
-PROPOSAL = "proposal"
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """A year-end deduction the data implies, for the office to confirm or dismiss."""
-
-    year: int
-    person_id: int
-    name: str
-    department: str
-    item_code: str
-    item_name: str
-    count: int
-    points: Decimal
-    have: int  # characters of notes, or reflections handed in
-    need: int  # characters required, or reflections required
-
-    @property
-    def key(self) -> str:
-        """What the proposal is about, stable across runs."""
-        return f"{self.year}:{self.person_id}:{self.item_code}"
-
-    @property
-    def label(self) -> str:
-        """The person as people read them."""
-        return f"{self.name}({self.department})"
+PROPOSAL = ProposalCard.card_kind
 
 
 def _already_charged(session: Session, year: int, item_code: str) -> dict[int, int]:
@@ -94,37 +68,28 @@ def year_end_proposals(session: Session, rules: Rules, year: int) -> list[Propos
         pid = int(person_id or 0)
         chars = totals.get((pid, "notes"), (0, 0))[0]
         if chars < study.notes_chars_per_year and not notes_charged.get(pid):
-            out.append(Proposal(year, pid, name, dept, notes_item.code, notes_item.name, 1,
-                                notes_item.points, chars, study.notes_chars_per_year))  # fmt: skip
+            out.append(Proposal(year=year, person_id=pid, name=name, department=dept,
+                                item_code=notes_item.code, item_name=notes_item.name, count=1,
+                                points=notes_item.points, have=chars,
+                                need=study.notes_chars_per_year))  # fmt: skip
         handed = totals.get((pid, "reflection"), (0, 0))[1]
         missing = study.reflections_per_year - handed - reflections_charged.get(pid, 0)
         if missing > 0:
-            out.append(Proposal(year, pid, name, dept, reflection_item.code, reflection_item.name,
-                                missing, reflection_item.points * missing, handed,
-                                study.reflections_per_year))  # fmt: skip
+            out.append(Proposal(year=year, person_id=pid, name=name, department=dept,
+                                item_code=reflection_item.code, item_name=reflection_item.name,
+                                count=missing, points=reflection_item.points * missing,
+                                have=handed, need=study.reflections_per_year))  # fmt: skip
     return out
-
-
-def _proposal_payload(p: Proposal) -> dict[str, object]:
-    return {
-        "key": p.key, "year": p.year, "person_id": p.person_id, "name": p.name,
-        "department": p.department, "item_code": p.item_code, "item_name": p.item_name,
-        "count": p.count, "points": str(p.points), "have": p.have, "need": p.need,
-    }  # fmt: skip
 
 
 def proposal_of(card: Card) -> Proposal:
     """The proposal a card holds."""
-    p = card.payload
-    return Proposal(
-        int(p["year"]), int(p["person_id"]), p["name"], p["department"], p["item_code"],
-        p["item_name"], int(p["count"]), Decimal(p["points"]), int(p["have"]), int(p["need"]),
-    )  # fmt: skip
+    return card.body(ProposalCard).proposal
 
 
 def pending_proposals(session: Session, year: int) -> list[Card]:
     """The year's proposal cards awaiting the office, oldest first."""
-    return [c for c in cards(session, PROPOSAL) if c.payload.get("year") == year]
+    return [c for c in cards(session, PROPOSAL) if c.body(ProposalCard).year == year]
 
 
 def open_proposal_cards(
@@ -135,14 +100,14 @@ def open_proposal_cards(
     Returns the year's cards still pending, new and old.
     """
     known = {
-        c.payload.get("key")
+        c.body(ProposalCard).key
         for state in ("pending", "confirmed", "dismissed", "obsolete")
         for c in cards(session, PROPOSAL, state=state)
     }
     for p in year_end_proposals(session, rules, year):
         if p.key not in known:
-            open_card(session, PROPOSAL, person_id=p.person_id, payload=_proposal_payload(p),
-                      now=now)  # fmt: skip
+            body = ProposalCard.model_validate(p.model_dump())
+            open_card(session, body, person_id=p.person_id, now=now)
     return [(c, proposal_of(c)) for c in pending_proposals(session, year)]
 
 
@@ -191,7 +156,7 @@ def confirm_proposal(
     )  # fmt: skip
     ids = tuple(e.id for e in entries if e.id is not None)
     if not resolve_card(session, card_id, to="confirmed", by=by_id, now=now,
-                        result={"entries": list(ids)}):  # fmt: skip
+                        result=Outcome(entries=ids)):  # fmt: skip
         raise Conflict("这条建议已经处理过了")
     return ProposalOutcome("confirmed", current, ids)
 
@@ -204,7 +169,7 @@ def dismiss_proposal(
     if not resolve_card(session, card_id, to="dismissed", by=by_id, now=now):
         raise Conflict(_handled(card))
     ledger.audit(session, now=now, actor=by, action="proposal_dismiss", card=card_id,
-                 proposal=card.payload.get("key"))  # fmt: skip
+                 proposal=card.body(ProposalCard).key)  # fmt: skip
     return proposal_of(card)
 
 
