@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from scoring import appeals, claims, duties, findings, ledger
-from scoring.accounts import Account, account_for
+from scoring.accounts import Account, account_of_person
 from scoring.cards import (
     AppealCard,
     AppealedRow,
@@ -48,12 +48,13 @@ def people(session: Session) -> dict[str, Account]:
     """A small bureau, everyone bound to Telegram (user ids 1001, 1002 …)."""
     out = {}
     for n, (name, dept, leads, roles) in enumerate(PEOPLE, start=1):
-        person = session.get(Person, add_person(session, name, dept, leads=leads, roles=roles))
+        pid = add_person(session, name, dept, leads=leads, roles=roles)
+        person = session.get(Person, pid)
         assert person is not None
         person.telegram_user_id = 1000 + n
         session.add(person)
         session.flush()
-        account = account_for(session, 1000 + n)
+        account = account_of_person(session, pid)
         assert account is not None
         out[name] = account
     return out
@@ -74,6 +75,23 @@ def old_card(
     session.flush()
     assert row.id is not None
     return row.id
+
+
+def old_finding(people: dict[str, Account], day: str, evidence: str) -> dict[str, Any]:
+    """A payload of 李督查 recording 张三 迟到, as the code before typed cards wrote it."""
+    return {
+        "text": "张三 迟到",
+        "fact_date": day,
+        "evidence": evidence,
+        "recorder": "李督查(办公室)",
+        "recorder_id": people["李督查"].person_id,
+        "shown": {
+            "item": "daily_late",
+            "count": 1,
+            "department": None,
+            "charges": [[people["张三"].person_id, "张三", "执法监察科", "0.5", "本人"]],
+        },
+    }
 
 
 def deduction(session: Session, rules: Rules, text: str = "张三 迟到") -> int:
@@ -185,24 +203,8 @@ def test_a_finding_card_stored_before_typed_cards_is_confirmed_as_it_showed(
     session: Session, rules: Rules, people: dict[str, Account]
 ) -> None:
     li, zhang = people["李督查"], people["张三"]
-    card_id = old_card(
-        session,
-        "finding",
-        {
-            "text": "张三 迟到",
-            "fact_date": "2026-06-29",
-            "evidence": "AgACphoto",
-            "recorder": "李督查(办公室)",
-            "recorder_id": li.person_id,
-            "shown": {
-                "item": "daily_late",
-                "count": 1,
-                "department": None,
-                "charges": [[zhang.person_id, "张三", "执法监察科", "0.5", "本人"]],
-            },
-        },
-        person_id=li.person_id,
-    )
+    payload = old_finding(people, "2026-06-29", "AgACphoto")
+    card_id = old_card(session, "finding", payload, person_id=li.person_id)
     view = findings.confirm_finding(session, rules, card_id, by=li, now=NOW, update_id=1)
     assert (view.fact_date, view.evidence, view.recorder) == (
         date(2026, 6, 29),
@@ -226,25 +228,8 @@ def test_a_finding_confirmed_before_typed_cards_can_still_be_taken_back(
 ) -> None:
     li = people["李督查"]
     entry_id = deduction(session, rules)
-    card_id = old_card(
-        session,
-        "finding",
-        {
-            "text": "张三 迟到",
-            "fact_date": NOW.date().isoformat(),
-            "evidence": "",
-            "recorder": "李督查(办公室)",
-            "recorder_id": li.person_id,
-            "shown": {
-                "item": "daily_late",
-                "count": 1,
-                "department": None,
-                "charges": [[people["张三"].person_id, "张三", "执法监察科", "0.5", "本人"]],
-            },
-        },
-        person_id=li.person_id,
-        state="confirmed",
-    )
+    payload = old_finding(people, NOW.date().isoformat(), "")
+    card_id = old_card(session, "finding", payload, person_id=li.person_id, state="confirmed")
     row = session.get(PendingAction, card_id)
     assert row is not None
     row.result, row.resolved_at = json.dumps({"entries": [entry_id]}), NOW
