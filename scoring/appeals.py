@@ -8,7 +8,7 @@ together with the card's conditional move and the Telegram update id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -16,16 +16,17 @@ from sqlmodel import Session, col, select
 
 from scoring import ledger
 from scoring.accounts import GROUP, Account, account_of_person, accounts_with_role
+from scoring.cards import AppealCard, AppealedRow, Outcome
 from scoring.claims import check_reason, decided_message
 from scoring.errors import Conflict, KaoheError, NotFound, PermissionDenied
 from scoring.models import Entry
 from scoring.parser import normalize, resolve_person
 from scoring.pending import Card, cards, get_card, open_card, resolve_card
-from scoring.points import fmt, from_cp
+from scoring.points import from_cp
 from scoring.roster import DbRoster
 from scoring.rules import Rules
 
-KIND = "appeal"
+KIND = AppealCard.card_kind
 
 
 @dataclass(frozen=True)
@@ -78,29 +79,21 @@ def _entry(rules: Rules, entry: Entry) -> AppealedEntry:
 
 
 def _view(card: Card) -> AppealView:
-    p, e = card.payload, card.payload["entry"]
+    p = card.body(AppealCard)
     return AppealView(
         card_id=card.id,
         state=card.state,
-        appellant_id=p["appellant_id"],
-        appellant=p["appellant"],
-        reason=p["reason"],
-        entry=AppealedEntry(
-            entry_id=e["entry_id"],
-            item=e["item"],
-            category=e["category"],
-            count=e["count"],
-            points=Decimal(e["points"]),
-            fact_date=date.fromisoformat(e["fact_date"]),
-            recorded_by=e["recorded_by"],
-        ),
-        decided_by=card.result.get("by", ""),
+        appellant_id=p.appellant_id,
+        appellant=p.appellant,
+        reason=p.reason,
+        entry=AppealedEntry(**p.entry.model_dump()),
+        decided_by=card.result.by,
         copies=card.copies,
     )
 
 
 def _open_appeal_on(session: Session, entry_id: int) -> Card | None:
-    return next((c for c in cards(session, KIND) if c.payload["entry_id"] == entry_id), None)
+    return next((c for c in cards(session, KIND) if c.body(AppealCard).entry_id == entry_id), None)
 
 
 # ------------------------------------------------------------ the appellant
@@ -134,22 +127,14 @@ def open_appeal(
     """Open an appeal card for the leading group; the entry counts until they revoke it."""
     reason = check_reason(reason)
     entry = appealable_entry(session, rules, entry_id, by=by)
-    payload = {
-        "entry_id": entry_id,
-        "appellant_id": by.person_id,
-        "appellant": by.label,
-        "reason": reason,
-        "entry": {
-            "entry_id": entry.entry_id,
-            "item": entry.item,
-            "category": entry.category,
-            "count": entry.count,
-            "points": fmt(entry.points),
-            "fact_date": entry.fact_date.isoformat(),
-            "recorded_by": entry.recorded_by,
-        },
-    }
-    card = open_card(session, KIND, person_id=by.person_id, payload=payload, now=now)
+    body = AppealCard(
+        entry_id=entry_id,
+        appellant_id=by.person_id,
+        appellant=by.label,
+        reason=reason,
+        entry=AppealedRow(**asdict(entry)),
+    )
+    card = open_card(session, body, person_id=by.person_id, now=now)
     return _view(card)
 
 
@@ -187,7 +172,7 @@ def decide_appeal(
         )
     state = "revoked" if revoke else "upheld"
     moved = resolve_card(
-        session, card_id, to=state, by=by.person_id, now=now, result={"by": by.label}
+        session, card_id, to=state, by=by.person_id, now=now, result=Outcome(by=by.label)
     )
     if not moved:
         raise Conflict(decided_message(session, card_id, "申诉"))

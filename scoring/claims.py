@@ -12,7 +12,6 @@ claim: the claimant gives that date, and approval records the bonus on it.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -22,13 +21,14 @@ from sqlmodel import Session, col, select
 
 from scoring import ledger
 from scoring.accounts import GROUP, Account, accounts_with_role, leaders_of
+from scoring.cards import ClaimCard, Outcome, load_outcome
 from scoring.errors import Conflict, InputError, PermissionDenied
 from scoring.models import Department, PendingAction, Person
 from scoring.parser import normalize
 from scoring.pending import Card, cards, get_card, open_card, resolve_card
 from scoring.rules import BonusKind, Rules
 
-KIND = "claim"
+KIND = ClaimCard.card_kind
 EVIDENCE_TYPES = ("photo", "document")
 MAX_TITLE = 100
 MAX_REASON = 200
@@ -64,30 +64,29 @@ class ClaimView:
 
 
 def _view(rules: Rules, card: Card) -> ClaimView:
-    p, r = card.payload, card.result
+    p, r = card.body(ClaimCard), card.result
     try:
-        bonus_kind = rules.bonus_kind(p["kind"])
-        kind_name, points = bonus_kind.name, bonus_kind.levels.get(p["level"], Decimal(0))
+        bonus_kind = rules.bonus_kind(p.kind)
+        kind_name, points = bonus_kind.name, bonus_kind.levels.get(p.level, Decimal(0))
     except KeyError:  # the rules file no longer has this kind
-        kind_name, points = p["kind"], Decimal(0)
+        kind_name, points = p.kind, Decimal(0)
     return ClaimView(
         card_id=card.id,
         state=card.state,
-        claimant_id=p["claimant_id"],
-        claimant=p["claimant"],
-        kind=p["kind"],
+        claimant_id=p.claimant_id,
+        claimant=p.claimant,
+        kind=p.kind,
         kind_name=kind_name,
-        level=p["level"],
+        level=p.level,
         points=points,
-        title=p["title"],
-        evidence=p["evidence"],
-        evidence_type=p["evidence_type"],
-        claim_date=date.fromisoformat(p["claim_date"]),
-        # a card opened before claims carried the honour's date counts on its claim date
-        fact_date=date.fromisoformat(p.get("fact_date", p["claim_date"])),
-        decided_by=r.get("by", ""),
-        reason=r.get("reason", ""),
-        entry_ids=tuple(r.get("entries", ())),
+        title=p.title,
+        evidence=p.evidence,
+        evidence_type=p.evidence_type,
+        claim_date=p.claim_date,
+        fact_date=p.fact_date,
+        decided_by=r.by,
+        reason=r.reason,
+        entry_ids=r.entries,
         copies=card.copies,
     )
 
@@ -201,18 +200,18 @@ def open_claim(
     if not evidence or evidence_type not in EVIDENCE_TYPES:
         raise InputError("加分申报必须附证据:请发送批准文件、证书或通报的照片或文件")
     check_fact_date(session, fact_date, today=now.date())
-    payload = {
-        "claimant_id": claimant.person_id,
-        "claimant": claimant.label,
-        "kind": kind,
-        "level": level,
-        "title": title,
-        "evidence": evidence,
-        "evidence_type": evidence_type,
-        "claim_date": now.date().isoformat(),
-        "fact_date": fact_date.isoformat(),
-    }
-    card = open_card(session, KIND, person_id=claimant.person_id, payload=payload, now=now)
+    body = ClaimCard(
+        claimant_id=claimant.person_id,
+        claimant=claimant.label,
+        kind=kind,
+        level=level,
+        title=title,
+        evidence=evidence,
+        evidence_type=evidence_type,
+        claim_date=now.date(),
+        fact_date=fact_date,
+    )
+    card = open_card(session, body, person_id=claimant.person_id, now=now)
     return _view(rules, card)
 
 
@@ -238,7 +237,7 @@ def check_decider(by: Account, claimant_id: int, claimant_department_id: int | N
 
 
 def _may_decide(session: Session, by: Account, card: Card) -> None:
-    claimant_id = int(card.payload["claimant_id"])
+    claimant_id = card.body(ClaimCard).claimant_id
     person = session.get(Person, claimant_id)
     check_decider(by, claimant_id, person.department_id if person is not None else None)
 
@@ -248,7 +247,7 @@ def decided_message(session: Session, card_id: int, what: str) -> str:
     state, result = session.exec(
         select(PendingAction.state, PendingAction.result).where(col(PendingAction.id) == card_id)
     ).one()
-    by = json.loads(result or "{}").get("by", "")
+    by = load_outcome(result).by
     verb = {
         "approved": "批准",
         "rejected": "驳回",
@@ -298,7 +297,7 @@ def approve_claim(
         evidence=claim.evidence,
     )
     ids = [e.id for e in entries if e.id is not None]
-    result = {"by": by.label, "entries": ids}
+    result = Outcome(by=by.label, entries=tuple(ids))
     if not resolve_card(session, card_id, to="approved", by=by.person_id, now=now, result=result):
         raise Conflict(decided_message(session, card_id, "申报"))
     return replace(claim, state="approved", decided_by=by.label, entry_ids=tuple(ids))
@@ -316,7 +315,7 @@ def reject_claim(
     """Turn a claim down with a reason; nothing is recorded."""
     reason = check_reason(reason)
     claim = _view(rules, _pending_claim(session, card_id, by))
-    result = {"by": by.label, "reason": reason}
+    result = Outcome(by=by.label, reason=reason)
     if not resolve_card(session, card_id, to="rejected", by=by.person_id, now=now, result=result):
         raise Conflict(decided_message(session, card_id, "申报"))
     return replace(claim, state="rejected", decided_by=by.label, reason=reason)

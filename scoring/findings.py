@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from scoring import ledger
 from scoring.accounts import Account
+from scoring.cards import ChargeRow, FindingCard, Outcome, Shown, SuggestCard
 from scoring.errors import Conflict, ParseError, PermissionDenied
 from scoring.parser import Charge, Finding, RosterPerson, apply_suggestion, parse_finding
 from scoring.pending import Card, get_card, open_card, require_pending, resolve_card
@@ -50,6 +51,7 @@ def _view(
 ) -> FindingView:
     """The card's content (with the entry ids once recorded)."""
     ids: list[int | None] = list(entry_ids) if entry_ids else [None] * len(finding.charges)
+    body = card.body(FindingCard)
     return FindingView(
         card_id=card.id,
         text=finding.text,
@@ -57,9 +59,9 @@ def _view(
         category=rules.category(finding.item.category).name,
         count=finding.count,
         unit=finding.item.unit,
-        fact_date=date.fromisoformat(card.payload["fact_date"]),
-        evidence=card.payload.get("evidence", ""),
-        recorder=card.payload["recorder"],
+        fact_date=body.fact_date,
+        evidence=body.evidence,
+        recorder=body.recorder,
         charges=tuple(
             ChargeView(c.person.id, c.person.label, c.points, c.role, i)
             for c, i in zip(finding.charges, ids, strict=True)
@@ -68,31 +70,32 @@ def _view(
     )
 
 
-def finding_payload(finding: Finding) -> dict[str, object]:
+def shown_of(finding: Finding) -> Shown:
     """What the card showed, stored with it: the confirmation records exactly this."""
-    return {
-        "item": finding.item.code,
-        "count": finding.count,
-        "department": finding.department,
-        "charges": [
-            [c.person.id, c.person.name, c.person.department, str(c.points), c.role]
+    return Shown(
+        item=finding.item.code,
+        count=finding.count,
+        department=finding.department,
+        charges=tuple(
+            ChargeRow(c.person.id, c.person.name, c.person.department, c.points, c.role)
             for c in finding.charges
-        ],
-    }
+        ),
+    )
 
 
 def stored_finding(rules: Rules, card: Card) -> Finding:
     """The finding a card showed, as it showed it (even if the roster changed since)."""
-    shown = card.payload["shown"]
+    body = card.body(FindingCard)
+    shown = body.shown
     try:
-        item = rules.item(shown["item"])
+        item = rules.item(shown.item)
     except KeyError:
         raise Conflict("扣分项目已在规则文件中变更,请重新发送这条记录") from None
     charges = tuple(
-        Charge(RosterPerson(int(pid), name, dept), Decimal(points), role)
-        for pid, name, dept, points, role in shown["charges"]
+        Charge(RosterPerson(c.person_id, c.name, c.department), c.points, c.role)
+        for c in shown.charges
     )
-    return Finding(card.payload["text"], item, int(shown["count"]), charges, shown["department"])
+    return Finding(body.text, item, shown.count, charges, shown.department)
 
 
 def _parse(session: Session, rules: Rules, text: str) -> Finding:
@@ -112,15 +115,15 @@ def open_finding(
     """Parse a finding and open its confirmation card (nothing is recorded yet)."""
     ledger.check_year_open(session, fact_date.year)
     finding = _parse(session, rules, text)
-    payload = {
-        "text": finding.text,
-        "fact_date": fact_date.isoformat(),
-        "evidence": evidence,
-        "recorder": recorder.label,
-        "recorder_id": recorder.person_id,
-        "shown": finding_payload(finding),
-    }
-    card = open_card(session, "finding", person_id=recorder.person_id, payload=payload, now=now)
+    body = FindingCard(
+        text=finding.text,
+        fact_date=fact_date,
+        evidence=evidence,
+        recorder=recorder.label,
+        recorder_id=recorder.person_id,
+        shown=shown_of(finding),
+    )
+    card = open_card(session, body, person_id=recorder.person_id, now=now)
     return _view(rules, card, finding)
 
 
@@ -135,47 +138,42 @@ def open_suggestions(
     now: datetime,
 ) -> Card:
     """A card remembering a failed finding, so a picked suggestion can complete it."""
-    payload = {
-        "text": text,
-        "fact_date": fact_date.isoformat(),
-        "evidence": evidence,
-        "wrong": error.wrong,
-        "about": error.about,
-        "options": [s.text for s in error.suggestions],
-    }
-    return open_card(session, "suggest", person_id=recorder.person_id, payload=payload, now=now)
+    body = SuggestCard(
+        text=text,
+        fact_date=fact_date,
+        evidence=evidence,
+        wrong=error.wrong,
+        about=error.about,
+        options=tuple(s.text for s in error.suggestions),
+    )
+    return open_card(session, body, person_id=recorder.person_id, now=now)
 
 
 def pick_suggestion(
     session: Session, rules: Rules, card_id: int, choice: int, *, by: Account, now: datetime
 ) -> FindingView:
     """Use a suggestion: the corrected finding gets its own confirmation card."""
-    card = require_pending(session, card_id, "suggest")
+    card = require_pending(session, card_id, SuggestCard.card_kind)
     if card.person_id != by.person_id:
         raise PermissionDenied("只有记录人可以选择")
-    options = card.payload["options"]
-    if not 0 <= choice < len(options):
+    body = card.body(SuggestCard)
+    if not 0 <= choice < len(body.options):
         raise Conflict("这个选项已失效,请重新发送")
-    text = apply_suggestion(
-        card.payload["text"],
-        card.payload["wrong"],
-        options[choice],
-        item=card.payload["about"] == "item",
-    )
+    text = apply_suggestion(body.text, body.wrong, body.options[choice], item=body.about == "item")
     resolve_card(session, card_id, to="used", by=by.person_id, now=now)
     return open_finding(
         session,
         rules,
         text,
         recorder=by,
-        fact_date=date.fromisoformat(card.payload["fact_date"]),
-        evidence=card.payload.get("evidence", ""),
+        fact_date=body.fact_date,
+        evidence=body.evidence,
         now=now,
     )
 
 
 def _own_card(session: Session, card_id: int, by: Account) -> Card:
-    card = get_card(session, card_id, "finding")
+    card = get_card(session, card_id, FindingCard.card_kind)
     if card.person_id != by.person_id:
         raise PermissionDenied("只有记录人本人可以操作这张卡片")
     return card
@@ -188,20 +186,20 @@ def confirm_finding(
     card = _own_card(session, card_id, by)
     if card.state != "pending":
         raise Conflict(_state_message(card.state))
+    body = card.body(FindingCard)
     finding = stored_finding(rules, card)
     entries = ledger.record_finding(
         session,
         finding,
-        fact_date=date.fromisoformat(card.payload["fact_date"]),
-        by=card.payload["recorder"],
+        fact_date=body.fact_date,
+        by=body.recorder,
         now=now,
         source="bot",
-        evidence=card.payload["evidence"],
+        evidence=body.evidence,
     )
     ids = [e.id for e in entries if e.id is not None]
-    if not resolve_card(
-        session, card_id, to="confirmed", by=by.person_id, now=now, result={"entries": ids}
-    ):
+    done = Outcome(entries=tuple(ids))
+    if not resolve_card(session, card_id, to="confirmed", by=by.person_id, now=now, result=done):
         raise Conflict("这条记录已经确认过了")
     return _view(rules, card, finding, ids)
 
@@ -226,11 +224,10 @@ def undo_finding(
     minutes = rules.bot.undo_minutes
     if now - confirmed_at > timedelta(minutes=minutes):
         raise Conflict(f"已超过 {minutes} 分钟,不能撤回;如有错误请向考核领导小组申请撤销")
-    ids: list[int] = card.result.get("entries", [])
+    ids = list(card.result.entries)
+    recorder = card.body(FindingCard).recorder
     for entry_id in ids:
-        ledger.revoke_entry(
-            session, entry_id, reason="记录人撤回", by=card.payload["recorder"], now=now
-        )
+        ledger.revoke_entry(session, entry_id, reason="记录人撤回", by=recorder, now=now)
     resolve_card(
         session,
         card_id,

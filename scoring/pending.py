@@ -1,26 +1,40 @@
 """Cards awaiting a button (a finding to confirm, a claim, an appeal, a proposal).
 
 A card moves from ``pending`` to one final state exactly once: the move is a conditional
-UPDATE, so a second press (or a redelivered update) finds nothing to move.
+UPDATE, so a second press (or a redelivered update) finds nothing to move. What a card holds
+is a typed model of its kind (``scoring.cards``), stored and read there only.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
+from scoring.cards import (
+    CardBody,
+    Copy,
+    Outcome,
+    dump_outcome,
+    dump_payload,
+    load_outcome,
+    load_payload,
+    merged_copies,
+)
 from scoring.errors import Conflict, NotFound
 from scoring.models import PendingAction, ProcessedEvent
+
+Body = TypeVar("Body", bound=CardBody)
+GONE = "这张卡片已失效"
 
 
 @dataclass(frozen=True)
 class Card:
-    """A pending action as plain data."""
+    """A pending action as plain data: ``payload`` is the model of its kind."""
 
     id: int
     kind: str
@@ -28,20 +42,21 @@ class Card:
     person_id: int | None
     chat_id: int | None
     message_id: int | None
-    payload: dict[str, Any]
-    result: dict[str, Any]
+    payload: CardBody
+    result: Outcome
     created_at: datetime
     resolved_at: datetime | None
 
     @property
-    def copies(self) -> tuple[tuple[str, str, str], ...]:
-        """The (messenger, chat, message) of each copy of the card sent out (``add_copies``).
+    def copies(self) -> tuple[Copy, ...]:
+        """The (messenger, chat, message) of each copy of the card sent out (``add_copies``)."""
+        return self.payload.copies
 
-        Cards stored before there was more than one messenger hold Telegram (chat, message)."""
-        return tuple(
-            (str(c[0]), str(c[1]), str(c[2])) if len(c) == 3 else ("tg", str(c[0]), str(c[1]))
-            for c in self.payload.get("copies", ())
-        )
+    def body(self, model: type[Body]) -> Body:
+        """The payload as the model expected (a card of another kind is refused as gone)."""
+        if not isinstance(self.payload, model):
+            raise NotFound(GONE)
+        return self.payload
 
 
 def _card(row: PendingAction) -> Card:
@@ -53,22 +68,17 @@ def _card(row: PendingAction) -> Card:
         person_id=row.person_id,
         chat_id=row.chat_id,
         message_id=row.message_id,
-        payload=json.loads(row.payload or "{}"),
-        result=json.loads(row.result or "{}"),
+        payload=load_payload(row.kind, row.payload),
+        result=load_outcome(row.result),
         created_at=row.created_at,
         resolved_at=row.resolved_at,
     )
 
 
-def open_card(
-    session: Session, kind: str, *, person_id: int | None, payload: dict[str, Any], now: datetime
-) -> Card:
-    """Create a pending card."""
+def open_card(session: Session, body: CardBody, *, person_id: int | None, now: datetime) -> Card:
+    """Create a pending card of the body's kind."""
     row = PendingAction(
-        kind=kind,
-        person_id=person_id,
-        payload=json.dumps(payload, ensure_ascii=False),
-        created_at=now,
+        kind=body.card_kind, person_id=person_id, payload=dump_payload(body), created_at=now
     )
     session.add(row)
     session.flush()
@@ -79,7 +89,7 @@ def get_card(session: Session, card_id: int, kind: str | None = None) -> Card:
     """A card by id (of the kind expected)."""
     row = session.get(PendingAction, card_id)
     if row is None or (kind is not None and row.kind != kind):
-        raise NotFound("这张卡片已失效")
+        raise NotFound(GONE)
     return _card(row)
 
 
@@ -90,7 +100,7 @@ def resolve_card(
     to: str,
     by: int | None,
     now: datetime,
-    result: dict[str, Any] | None = None,
+    result: Outcome | None = None,
     from_state: str = "pending",
 ) -> bool:
     """Move a card from ``from_state`` to ``to``; False if someone else already moved it."""
@@ -101,25 +111,23 @@ def resolve_card(
             state=to,
             resolved_at=now,
             resolved_by=by,
-            result=json.dumps(result or {}, ensure_ascii=False),
+            result=dump_outcome(result or Outcome()),
         )
     )
     return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
-def add_copies(session: Session, card_id: int, copies: list[tuple[str, str, str]]) -> None:
-    """Remember the (messenger, chat, message) of each copy of a card sent out, to edit them
-    later."""
+def add_copies(session: Session, card_id: int, copies: Iterable[Sequence[str | int]]) -> None:
+    """Remember where each copy of a card was sent, to edit them later: (messenger, chat,
+    message) triples, or Telegram (chat, message) pairs. Each copy is kept once."""
     row = session.get(PendingAction, card_id)
+    copies = list(copies)
     if row is None or not copies:
         return
-    payload: dict[str, Any] = json.loads(row.payload or "{}")
-    known = [
-        c if len(c) == 3 else ("tg", str(c[0]), str(c[1]))
-        for c in map(tuple, payload.get("copies", []))
-    ]
-    payload["copies"] = [list(c) for c in dict.fromkeys([*known, *copies])]
-    row.payload = json.dumps(payload, ensure_ascii=False)
+    body = load_payload(row.kind, row.payload)
+    row.payload = dump_payload(
+        body.model_copy(update={"copies": merged_copies(body.copies, copies)})
+    )
     session.add(row)
 
 

@@ -69,8 +69,9 @@ def test_confirming_records_once_and_a_redelivered_confirm_records_nothing(uc: U
     card = card_of(uc.call(ev(INSPECTOR, "1"), findings.record_finding, "冯科员 迟到"))
     done = uc.call(ev(INSPECTOR, "2"), findings.confirm_finding, card)
     assert done.out[0].to == EDIT
-    [notice] = [o for o in done.out if isinstance(o.to, Recipient)]
-    assert notice.to.addresses == (("tg", "1001"),)
+    [to] = [o.to for o in done.out if isinstance(o.to, Recipient)]
+    assert to.addresses == (("tg", "1001"),)
+    [notice] = [o for o in done.out if o.to == to]
     assert [a.label for row in notice.say.actions for a in row] == ["申诉"]
     again = uc.call(ev(INSPECTOR, "2"), findings.confirm_finding, card)
     assert again.duplicate and again.out == []
@@ -106,8 +107,8 @@ def test_a_person_bound_in_dingtalk_has_the_same_permissions_and_gets_notices_in
         s.commit()
     card = card_of(uc.call(ev("dt-li", "m1", "dt"), findings.record_finding, "冯科员 迟到"))
     done = uc.call(ev("dt-li", "m2", "dt"), findings.confirm_finding, card)
-    [notice] = [o for o in done.out if isinstance(o.to, Recipient)]
-    assert notice.to.addresses == (("tg", "1001"), ("dt", "dt-feng"))
+    [to] = [o.to for o in done.out if isinstance(o.to, Recipient)]
+    assert to.addresses == (("tg", "1001"), ("dt", "dt-feng"))
     refused = uc.call(ev("dt-feng", "m3", "dt"), findings.record_finding, "张三 迟到")
     assert refused.refusal is not None and refused.refusal.template == "not_allowed.html.j2"
 
