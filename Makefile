@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bot handlers scoring tests bench
+	$(BIN)/mypy bot handlers scoring tests bench fakes
 
 # The PostgreSQL tests run against a throwaway server that .ci/postgres starts (or skip).
 pytest: install fonts

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from bench.registry import Context, Result, register
-from bot.fakeapi import ApiCall, FakeBotApi
+from fakes.telegram import ApiCall, FakeBotApi
 from scoring.db import make_engine, transaction, upgrade
 from scoring.ledger import entry_count
 from scoring.models import Person

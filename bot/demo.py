@@ -23,9 +23,9 @@ from rich.console import Console
 from sqlmodel import select
 
 from bot.app import build_application
-from bot.fakeapi import ApiCall, FakeBotApi
 from bot.services import Services
 from bot.settings import Settings
+from fakes.telegram import ApiCall, FakeBotApi
 from scoring.accounts import create_invite
 from scoring.db import transaction, upgrade
 from scoring.errors import KaoheError

@@ -16,9 +16,9 @@ from sqlmodel import select
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.fakeapi import ApiCall, FakeBotApi
 from bot.services import Services
 from bot.settings import Settings
+from fakes.telegram import ApiCall, FakeBotApi
 from scoring.db import transaction, upgrade
 from scoring.models import Person
 from scoring.roster import import_roster

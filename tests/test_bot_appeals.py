@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.fakeapi import ApiCall
+from fakes.telegram import ApiCall
 from scoring.models import Entry
 from scoring.periods import Period
 from tests.harness import Bureau

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.fakeapi import ApiCall
+from fakes.telegram import ApiCall
 from scoring.db import transaction
 from scoring.models import Entry, PendingAction, YearLock
 from scoring.periods import Period

@@ -1,4 +1,4 @@
-"""The fake Bot API, driven by a real PTB Application over loopback HTTP."""
+"""The fake Bot API (fakes/telegram), driven by a real PTB Application over loopback HTTP."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fakeapi import FakeBotApi, parse_html, parse_markdown_v2
+from fakes.telegram import FakeBotApi
+from fakes.telegram.formatting import parse_html
 
 USER = 4242
 
@@ -219,8 +220,8 @@ async def test_realistic_errors(api: FakeBotApi) -> None:
             await bot.edit_message_text("same", USER, sent.message_id)
         with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
             await bot.send_message(USER, "a <br> b", parse_mode=ParseMode.HTML)
-        with pytest.raises(BadRequest, match="reserved"):
-            await bot.send_message(USER, "得分 9.5", parse_mode=ParseMode.MARKDOWN_V2)
+        with pytest.raises(BadRequest, match=r"(?i)reads HTML only"):  # the bot sends nothing else
+            await bot.send_message(USER, "*得分*", parse_mode=ParseMode.MARKDOWN_V2)
         with pytest.raises(BadRequest, match="too long"):
             await bot.send_message(USER, "长" * 4097)
         with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
@@ -310,10 +311,7 @@ async def test_control_endpoints(api: FakeBotApi) -> None:
     assert api.calls == [] and api.pending_updates == []
 
 
-def test_markup_parsers() -> None:
+def test_html_parser() -> None:
     text, entities = parse_html("<b>张三</b> &lt;优秀&gt; 😀<i>x</i>")
     assert text == "张三 <优秀> 😀x"
     assert entities[-1] == {"type": "italic", "offset": 10, "length": 1}  # 😀 is 2 UTF-16 units
-    text, entities = parse_markdown_v2(r"*得分* 9\.5 [链接](https://a.b/c)")
-    assert text == "得分 9.5 链接"
-    assert [e["type"] for e in entities] == ["bold", "text_link"]
