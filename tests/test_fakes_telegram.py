@@ -6,6 +6,8 @@ import asyncio
 import base64
 import json
 import struct
+import subprocess
+import sys
 import urllib.request
 import zlib
 from collections.abc import AsyncIterator
@@ -27,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from fakes.telegram import FakeBotApi
+from fakes.telegram import ChatClient, FakeBotApi
 from fakes.telegram.formatting import parse_html
 
 USER = 4242
@@ -315,3 +317,47 @@ def test_html_parser() -> None:
     text, entities = parse_html("<b>张三</b> &lt;优秀&gt; 😀<i>x</i>")
     assert text == "张三 <优秀> 😀x"
     assert entities[-1] == {"type": "italic", "offset": 10, "length": 1}  # 😀 is 2 UTF-16 units
+
+
+async def test_settle_returns_only_after_a_slow_handler_has_answered(api: FakeBotApi) -> None:
+    async def slow_echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        if update.effective_message.text == "慢":
+            await asyncio.sleep(0.5)  # still working after the update has been fetched
+        await echo(update, context)
+
+    app = build_app(api)
+    app.add_handler(MessageHandler(filters.TEXT, slow_echo))
+    chat = ChatClient(api, {"张三": USER})
+    async with running(app):
+        chat.send("张三", "慢")
+        chat.send("张三", "快")
+        await chat.settle()
+        assert chat.texts_to("张三") == ["echo: 慢", "echo: 快"]
+        mark = chat.mark()
+        chat.send("张三", "再来")
+        assert [c.text for c in await chat.after(mark) if c.outgoing] == ["echo: 再来"]
+
+
+PRODUCT_WITHOUT_FAKES = """
+import importlib, pkgutil, sys
+sys.modules["aiohttp"] = None  # as where only the product's dependencies are installed
+sys.modules["fakes"] = None
+for name in ("bot", "handlers", "scoring"):
+    package = importlib.import_module(name)
+    for info in pkgutil.walk_packages(package.__path__, name + "."):
+        if ".migrations" not in info.name and not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+from bot.app import build_application
+from bot.services import Services
+from bot.settings import Settings
+settings = Settings(bot_token="1:X", database_url="sqlite://")
+build_application(settings, Services.build(settings))
+"""
+
+
+def test_the_product_runs_without_the_fakes_and_without_aiohttp() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PRODUCT_WITHOUT_FAKES], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
