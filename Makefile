@@ -25,14 +25,14 @@ fonts:
 	else echo "warning: no CJK font and no way to install one; charts fall back to text"; fi
 
 demo: install fonts
-	$(BIN)/python -m bot.demo
+	$(BIN)/python -m demo
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bot handlers scoring usecases templates tests bench
+	$(BIN)/mypy bot handlers scoring usecases templates tests bench fakes demo
 
 # The PostgreSQL tests run against a throwaway server that .ci/postgres starts (or skip).
 pytest: install fonts

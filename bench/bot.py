@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from bench.registry import Context, Result, register
-from bot.fakeapi import ApiCall, FakeBotApi
+from fakes.telegram import ChatClient, FakeBotApi
 from scoring.db import make_engine, transaction, upgrade
 from scoring.ledger import entry_count
 from scoring.models import Person
@@ -29,19 +29,6 @@ from scoring.roster import import_roster
 FINDINGS = 1000
 INSPECTOR = 9001
 STAFF = 60
-
-
-async def _wait_count(api: FakeBotApi, since: int, method: str, n: int, timeout: float) -> None:
-    deadline = time.perf_counter() + timeout
-    seen, index = 0, since
-    while time.perf_counter() < deadline:
-        calls = api.calls
-        seen += sum(1 for c in calls[index:] if c.method == method and c.ok)
-        index = len(calls)
-        if seen >= n:
-            return
-        await asyncio.sleep(0.005)
-    raise TimeoutError(f"only {seen} of the {n} {method} calls arrived")
 
 
 class BotProcess:
@@ -78,13 +65,14 @@ async def _polling(api: FakeBotApi, bot: BotProcess) -> None:
 async def echo_seconds(api: FakeBotApi, messages: int) -> float:
     """A bare PTB echo bot answering `messages` messages."""
     bot = BotProcess([sys.executable, "-m", "bench.echo_bot", api.base_url], {})
+    chat = ChatClient(api)
     try:
         await _polling(api, bot)
-        since = len(api.calls)
+        since = chat.mark()
         started = time.perf_counter()
         for i in range(messages):
-            api.inject_message(INSPECTOR, f"消息 {i}")
-        await _wait_count(api, since, "sendMessage", messages, 300)
+            chat.send(INSPECTOR, f"消息 {i}")
+        await chat.answers(messages, since=since, timeout=300)
         return time.perf_counter() - started
     finally:
         bot.stop()
@@ -122,22 +110,19 @@ async def kaohe_seconds(api: FakeBotApi, tmp: Path, findings: int) -> float:
         "KAOHE_GROUP_CHAT_ID": "",
     }
     bot = BotProcess([sys.executable, "-m", "bot", "run"], env)
+    chat = ChatClient(api)
     try:
         await _polling(api, bot)
-        since = len(api.calls)
+        since = chat.mark()
         started = time.perf_counter()
         for i in range(findings):
-            api.inject_message(INSPECTOR, f"职工{i % STAFF:03d} 迟到")
-        await _wait_count(api, since, "sendMessage", findings, 600)
-        cards: list[ApiCall] = [
-            c
-            for c in api.calls[since:]
-            if c.method == "sendMessage" and c.params.get("reply_markup")
-        ]
-        since = len(api.calls)
+            chat.send(INSPECTOR, f"职工{i % STAFF:03d} 迟到")
+        answers = await chat.answers(findings, since=since, timeout=600)
+        cards = [c for c in answers if c.params.get("reply_markup")]
+        since = chat.mark()
         for card in cards:
-            api.inject_callback(INSPECTOR, card, button="确认")
-        await _wait_count(api, since, "editMessageText", findings, 600)
+            chat.tap(INSPECTOR, card, "确认")
+        await chat.answers(findings, since=since, method="editMessageText", timeout=600)
         seconds = time.perf_counter() - started
     finally:
         errors = bot.stop()

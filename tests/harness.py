@@ -3,9 +3,7 @@ over PTB's real HTTP stack to the loopback fake Bot API server, and people to pl
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,10 @@ from sqlmodel import select
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.fakeapi import ApiCall, FakeBotApi
 from bot.services import Services
 from bot.settings import Settings
+from fakes.telegram import ChatClient, FakeBotApi
+from fakes.telegram.client import require_sequential
 from scoring.db import transaction, upgrade
 from scoring.models import Person
 from scoring.roster import import_roster
@@ -42,62 +41,12 @@ USERS = {
 STRANGER = 4242
 
 
-@dataclass
-class Bureau:
-    """A running bot with its fake Telegram and its database."""
+class Bureau(ChatClient):
+    """A running bot with its fake Telegram and its database; the people above to play."""
 
-    api: FakeBotApi
-    app: Application
-    svc: Services
-    db_path: Path
-    users: dict[str, int] = field(default_factory=lambda: dict(USERS))
-
-    async def say(self, who: str | int, text: str | None = None, **kwargs: Any) -> ApiCall:
-        """`who` sends a message; returns the bot's first answer in that chat."""
-        uid = self.users[who] if isinstance(who, str) else who
-        since = len(self.api.calls)
-        self.api.inject_message(uid, text, **kwargs)
-        return await self.api.wait_for_message(uid, since=since, timeout=10)
-
-    async def press(self, who: str | int, message: object, button: str) -> ApiCall:
-        """`who` presses a button; returns the bot's next visible reaction in that chat."""
-        uid = self.users[who] if isinstance(who, str) else who
-        since = len(self.api.calls)
-        self.api.inject_callback(uid, message, button=button)
-        return await self.api.wait_for(_visible, 10, since=since)
-
-    async def settle(self) -> None:
-        """Wait until the bot has taken every pending update and gone quiet."""
-        for _ in range(200):
-            if not self.api.pending_updates:
-                break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.15)
-
-    async def settle_all(self, timeout: float = 60) -> None:
-        """Wait until every injected update has been handled (the bot answers each)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        quiet_since, seen = loop.time(), len(self.api.calls)
-        while loop.time() < deadline:
-            await asyncio.sleep(0.1)
-            if len(self.api.calls) != seen:
-                quiet_since, seen = loop.time(), len(self.api.calls)
-            elif not self.api.pending_updates and loop.time() - quiet_since > 0.5:
-                return
-        raise TimeoutError("the bot did not go quiet")
-
-    def texts_to(self, who: str) -> list[str]:
-        """Every text sent to a person's private chat."""
-        return self.api.messages_to(self.users[who])
-
-
-def _visible(call: ApiCall) -> bool:
-    """A reaction a person sees: a new or edited message, or a button's alert text."""
-    method = call.method.lower()
-    if method == "answercallbackquery":
-        return bool(call.params.get("text"))
-    return method.startswith(("edit", "send"))
+    def __init__(self, api: FakeBotApi, app: Application, svc: Services, db_path: Path) -> None:
+        super().__init__(api, USERS)
+        self.app, self.svc, self.db_path = app, svc, db_path
 
 
 def write_roster(tmp: Path, text: str = ROSTER) -> Path:
@@ -147,6 +96,7 @@ class running_bureau:
         svc = Services.build(settings)
         seed(svc, self.tmp, bind=self.bind)
         self.app = build_application(settings, svc, rate_limit=False)
+        require_sequential(self.app)
         await self.app.initialize()
         await self.app.start()
         assert self.app.updater is not None

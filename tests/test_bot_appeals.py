@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.fakeapi import ApiCall
+from fakes.telegram import ApiCall
 from scoring.models import Entry
 from scoring.periods import Period
 from tests.harness import Bureau
@@ -99,9 +99,7 @@ async def test_only_the_person_charged_may_appeal(bureau: Bureau) -> None:
     notice = await _deduct(bureau, "冯科员 迟到", "冯科员")
     data = _button(notice.result, "申诉")
     assert data.startswith("ap:")
-    since = len(bureau.api.calls)
-    bureau.api.inject_callback(bureau.users["张三"], notice, data=data)
-    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    alert = await bureau.press("张三", notice, data=data)
     assert "只有被扣分的本人" in alert.params["text"]
     reply = await bureau.say("张三", "这句话不是申诉理由")
     assert "申诉已提交" not in (reply.text or "")
@@ -111,9 +109,7 @@ async def test_only_the_person_charged_may_appeal(bureau: Bureau) -> None:
 async def test_one_open_appeal_per_entry(bureau: Bureau) -> None:
     notice = await _deduct(bureau, "冯科员 迟到", "冯科员")
     await _appeal(bureau, "冯科员", notice)
-    since = len(bureau.api.calls)
-    bureau.api.inject_callback(bureau.users["冯科员"], notice, button="申诉")
-    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    alert = await bureau.press("冯科员", notice, "申诉")
     assert "正在处理中" in alert.params["text"]
 
 
@@ -123,9 +119,7 @@ async def test_an_appeal_is_decided_once(bureau: Bureau) -> None:
     card = _appeal_card(bureau)
     data = _button(card, "撤销")
     await _decide(bureau, "撤销")
-    since = len(bureau.api.calls)
-    bureau.api.inject_callback(bureau.users["周组长"], card, data=data)
-    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    alert = await bureau.press("周组长", card, data=data)
     assert "已由 周组长(局领导) 撤销原记录" in alert.params["text"]
     assert len(_entries(bureau, "revocation")) == 1
 
@@ -136,9 +130,7 @@ async def test_a_leader_outside_the_leading_group_cannot_decide_an_appeal(
     notice = await _deduct(bureau, "张三 迟到", "张三")
     await _appeal(bureau, "张三", notice)
     card = _appeal_card(bureau)
-    since = len(bureau.api.calls)
-    bureau.api.inject_callback(bureau.users["陈局"], card, data=_button(card, "撤销"))
-    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    alert = await bureau.press("陈局", card, data=_button(card, "撤销"))
     assert "没有这项操作的权限" in alert.params["text"]
     await bureau.settle()
     assert _entries(bureau, "revocation") == []

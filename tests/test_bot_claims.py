@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.fakeapi import ApiCall
+from fakes.telegram import ApiCall
 from scoring.db import transaction
 from scoring.models import Entry, PendingAction, YearLock
 from scoring.periods import Period
@@ -120,9 +120,7 @@ async def test_pressing_approve_twice_records_once(bureau: Bureau) -> None:
     card = _card_for(bureau, "陈局")
     data = _button(card, "批准")
     await bureau.press("陈局", card, "批准")
-    since = len(bureau.api.calls)
-    bureau.api.inject_callback(bureau.users["陈局"], card, data=data)
-    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    alert = await bureau.press("陈局", card, data=data)
     assert "已由 陈局(局领导) 批准" in alert.params["text"]
     assert len(_bonuses(bureau)) == 1
 
@@ -133,10 +131,9 @@ async def test_two_approvers_racing_record_one_bonus_and_the_second_is_told_who(
     await _claim(bureau, "张三", document=True)
     chen, zhou = _card_for(bureau, "陈局"), _card_for(bureau, "周组长")
     assert chen.get("document") and zhou.get("document")
-    since = len(bureau.api.calls)
-    bureau.api.inject_callback(bureau.users["陈局"], chen, button="批准")
-    bureau.api.inject_callback(bureau.users["周组长"], zhou, button="批准")
-    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    bureau.tap("陈局", chen, "批准")
+    second = bureau.tap("周组长", zhou, "批准")
+    alert = await bureau.alert(second)
     await bureau.settle()
     assert "已由 陈局(局领导) 批准" in alert.params["text"]
     assert len(_bonuses(bureau)) == 1
@@ -146,7 +143,7 @@ async def test_two_approvers_racing_record_one_bonus_and_the_second_is_told_who(
 async def test_a_redelivered_approval_records_nothing_twice(bureau: Bureau) -> None:
     await _claim(bureau, "冯科员")
     card = _card_for(bureau, "陈局")
-    update = bureau.api.inject_callback(bureau.users["陈局"], card, button="批准")
+    update = bureau.tap("陈局", card, "批准")
     await bureau.settle()
     sent_before = len(bureau.texts_to("冯科员"))
     bureau.api.redeliver(update["update_id"])
@@ -191,9 +188,7 @@ async def test_staff_pressing_approve_is_refused_and_nothing_changes(bureau: Bur
     await _claim(bureau, "冯科员")
     card = _card_for(bureau, "陈局")
     data = _button(card, "批准")
-    since = len(bureau.api.calls)
-    bureau.api.inject_callback(bureau.users["李四"], card, data=data)
-    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    alert = await bureau.press("李四", card, data=data)
     assert "没有这项操作的权限" in alert.params["text"]
     await bureau.settle()
     assert _bonuses(bureau) == []
@@ -205,9 +200,7 @@ async def test_a_leader_of_another_department_is_refused(bureau: Bureau) -> None
     card = _card_for(bureau, "周组长")
     data = _button(card, "批准")
     assert bureau.api.last_message(bureau.users["陈局"], with_keyboard=True) is None
-    since = len(bureau.api.calls)
-    bureau.api.inject_callback(bureau.users["陈局"], card, data=data)
-    alert = await bureau.api.wait_for(lambda c: bool(c.params.get("text")), 10, since=since)
+    alert = await bureau.press("陈局", card, data=data)
     assert "分管领导" in alert.params["text"]
     await bureau.settle()
     assert _bonuses(bureau) == []

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from bot.fakeapi import ApiCall
+from fakes.telegram import ApiCall
 from scoring.models import Entry
 from scoring.periods import Period
 from tests.harness import Bureau
@@ -35,7 +35,7 @@ async def test_inspector_records_a_late_arrival_and_the_person_is_told(bureau: B
 async def test_pressing_confirm_twice_records_once(bureau: Bureau) -> None:
     card = await bureau.say("李督查", "张三、李四 早退")
     await bureau.press("李督查", card, "确认")
-    bureau.api.inject_callback(bureau.users["李督查"], card, data=f"fc:{_card_id(card)}")
+    bureau.tap("李督查", card, data=f"fc:{_card_id(card)}")
     await bureau.settle()
     assert len([e for e in _entries(bureau) if e.kind == "deduction"]) == 2
 
@@ -67,7 +67,7 @@ def _card_id(call: ApiCall) -> int:
 
 async def test_a_redelivered_confirm_records_nothing_twice(bureau: Bureau) -> None:
     card = await bureau.say("李督查", "王五 旷工两天")
-    press = bureau.api.inject_callback(bureau.users["李督查"], card, button="确认")
+    press = bureau.tap("李督查", card, "确认")
     await bureau.settle()
     bureau.api.redeliver(press["update_id"])  # as after a crash before Telegram was acknowledged
     await bureau.settle()

@@ -66,7 +66,7 @@ async def test_random_messages_never_crash_and_never_record(
     cards = []
     for _ in range(TEXTS):
         bureau.api.inject_message(rng.choice(senders), random_text(rng))
-    await bureau.settle_all(timeout=180)
+    await bureau.settle(timeout=180)
     cards = [
         c for c in bureau.api.calls if c.method == "sendMessage" and c.params.get("reply_markup")
     ]
@@ -85,7 +85,7 @@ async def test_random_messages_never_crash_and_never_record(
         if where is None:
             continue
         bureau.api.inject_callback(rng.choice(senders), where, data=data)
-    await bureau.settle_all(timeout=120)
+    await bureau.settle(timeout=120)
     with bureau.svc.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM entry")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM veto")).scalar() == 0

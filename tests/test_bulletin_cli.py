@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session
 
 from bot.cli import standing_json
-from bot.fakeapi import FakeBotApi
+from fakes.telegram import FakeBotApi
 from scoring import duties
 from scoring.db import make_engine, transaction, upgrade
 from scoring.models import PublicNotice

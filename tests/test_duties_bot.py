@@ -20,9 +20,9 @@ import time_machine
 from sqlmodel import Session, select
 
 from bot.duties import JOB_NAME, TICK_SECONDS, run_due_duties
-from bot.fakeapi import ApiCall
 from bot.services import Services
 from bot.settings import Settings
+from fakes.telegram import ApiCall
 from scoring import duties
 from scoring.calendar import Duty
 from scoring.db import upgrade

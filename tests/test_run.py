@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.fakeapi import FakeBotApi
+from fakes.telegram import FakeBotApi
 
 
 def _free_port() -> int:

@@ -23,9 +23,10 @@ from rich.console import Console
 from sqlmodel import select
 
 from bot.app import build_application
-from bot.fakeapi import ApiCall, FakeBotApi
 from bot.services import Services
 from bot.settings import Settings
+from fakes.telegram import ApiCall, ChatClient, FakeBotApi
+from fakes.telegram.client import require_sequential
 from scoring.accounts import create_invite
 from scoring.db import transaction, upgrade
 from scoring.errors import KaoheError
@@ -105,7 +106,7 @@ class Transcript:
     """Plays people in the chat and prints what they and the bot said."""
 
     def __init__(self, api: FakeBotApi, users: dict[str, int]) -> None:
-        self.api = api
+        self.chat = ChatClient(api, users)
         self.users = users
         self.names = {uid: name for name, uid in users.items()}
 
@@ -113,15 +114,6 @@ class Transcript:
         if chat_id == GROUP_CHAT:
             return "群"
         return self.names.get(int(str(chat_id)), str(chat_id))
-
-    async def _after(self, since: int) -> list[ApiCall]:
-        await asyncio.sleep(0.05)
-        for _ in range(100):
-            if not self.api.pending_updates:
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.4)
-        return self.api.calls[since:]
 
     def _show(self, calls: list[ApiCall]) -> None:
         for call in calls:
@@ -141,20 +133,20 @@ class Transcript:
 
     async def say(self, who: str, text: str | None = None, **kw: Any) -> list[ApiCall]:
         """A person sends a message; the bot's reactions are printed and returned."""
-        since = len(self.api.calls)
+        mark = self.chat.mark()
         shown = text or (f"[照片] {kw.get('caption', '')}" if "photo" in kw else "")
         console.print(f"[bold cyan]{who}[/bold cyan]: {shown}")
-        self.api.inject_message(self.users[who], text, **kw)
-        calls = await self._after(since)
+        self.chat.send(who, text, **kw)
+        calls = await self.chat.after(mark)
         self._show(calls)
         return calls
 
     async def press(self, who: str, message: ApiCall, button: str) -> list[ApiCall]:
         """A person presses a button under a bot message."""
-        since = len(self.api.calls)
+        mark = self.chat.mark()
         console.print(f"[bold cyan]{who}[/bold cyan] 点击 [reverse] {button} [/reverse]")
-        self.api.inject_callback(self.users[who], message, button=button)
-        calls = await self._after(since)
+        self.chat.tap(who, message, button)
+        calls = await self.chat.after(mark)
         self._show(calls)
         return calls
 
@@ -236,6 +228,7 @@ async def play_day(
 ) -> None:
     """Bind the cast through real invite codes, then play the scripted day."""
     app = build_application(settings, svc, rate_limit=False)
+    require_sequential(app)
     t = Transcript(api, users)
     async with app:
         assert app.updater is not None
@@ -318,7 +311,7 @@ async def half_year_bulletin(svc: Services, out_dir: Path, period: Period) -> No
 
 
 def main() -> None:
-    """Entry point for `python -m bot.demo`."""
+    """Entry point for `python -m demo`."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     out_dir = Path("demo-output").resolve()
     try:

@@ -1,4 +1,4 @@
-"""The fake Bot API, driven by a real PTB Application over loopback HTTP."""
+"""The fake Bot API (fakes/telegram), driven by a real PTB Application over loopback HTTP."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import asyncio
 import base64
 import json
 import struct
+import subprocess
+import sys
 import urllib.request
 import zlib
 from collections.abc import AsyncIterator
@@ -27,7 +29,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fakeapi import FakeBotApi, parse_html, parse_markdown_v2
+from fakes.telegram import ChatClient, FakeBotApi
+from fakes.telegram.formatting import parse_html
 
 USER = 4242
 
@@ -219,8 +222,8 @@ async def test_realistic_errors(api: FakeBotApi) -> None:
             await bot.edit_message_text("same", USER, sent.message_id)
         with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
             await bot.send_message(USER, "a <br> b", parse_mode=ParseMode.HTML)
-        with pytest.raises(BadRequest, match="reserved"):
-            await bot.send_message(USER, "得分 9.5", parse_mode=ParseMode.MARKDOWN_V2)
+        with pytest.raises(BadRequest, match=r"(?i)reads HTML only"):  # the bot sends nothing else
+            await bot.send_message(USER, "*得分*", parse_mode=ParseMode.MARKDOWN_V2)
         with pytest.raises(BadRequest, match="too long"):
             await bot.send_message(USER, "长" * 4097)
         with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
@@ -310,10 +313,51 @@ async def test_control_endpoints(api: FakeBotApi) -> None:
     assert api.calls == [] and api.pending_updates == []
 
 
-def test_markup_parsers() -> None:
+def test_html_parser() -> None:
     text, entities = parse_html("<b>张三</b> &lt;优秀&gt; 😀<i>x</i>")
     assert text == "张三 <优秀> 😀x"
     assert entities[-1] == {"type": "italic", "offset": 10, "length": 1}  # 😀 is 2 UTF-16 units
-    text, entities = parse_markdown_v2(r"*得分* 9\.5 [链接](https://a.b/c)")
-    assert text == "得分 9.5 链接"
-    assert [e["type"] for e in entities] == ["bold", "text_link"]
+
+
+async def test_settle_returns_only_after_a_slow_handler_has_answered(api: FakeBotApi) -> None:
+    async def slow_echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        if update.effective_message.text == "慢":
+            await asyncio.sleep(0.5)  # still working after the update has been fetched
+        await echo(update, context)
+
+    app = build_app(api)
+    app.add_handler(MessageHandler(filters.TEXT, slow_echo))
+    chat = ChatClient(api, {"张三": USER})
+    async with running(app):
+        chat.send("张三", "慢")
+        chat.send("张三", "快")
+        await chat.settle()
+        assert chat.texts_to("张三") == ["echo: 慢", "echo: 快"]
+        mark = chat.mark()
+        chat.send("张三", "再来")
+        assert [c.text for c in await chat.after(mark) if c.outgoing] == ["echo: 再来"]
+
+
+PRODUCT_WITHOUT_FAKES = """
+import importlib, pkgutil, sys
+sys.modules["aiohttp"] = None  # as where only the product's dependencies are installed
+sys.modules["fakes"] = None
+for name in ("bot", "handlers", "scoring"):
+    package = importlib.import_module(name)
+    for info in pkgutil.walk_packages(package.__path__, name + "."):
+        if ".migrations" not in info.name and not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+from bot.app import build_application
+from bot.services import Services
+from bot.settings import Settings
+settings = Settings(bot_token="1:X", database_url="sqlite://")
+build_application(settings, Services.build(settings))
+"""
+
+
+def test_the_product_runs_without_the_fakes_and_without_aiohttp() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PRODUCT_WITHOUT_FAKES], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
