@@ -11,6 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.duties import schedule_duties
+from bot.messengers import Others
 from bot.services import Services
 from bot.settings import Settings
 from handlers import register
@@ -48,8 +49,13 @@ def build_application(
     belong to the caller.
     """
     svc = services or Services.build(settings)
+    others = Others(svc, settings)  # 钉钉 and 企业微信, when configured
+
+    async def post_init(app: Application) -> None:
+        await others.start()
 
     async def post_shutdown(app: Application) -> None:
+        await others.stop()
         svc.outbox.senders.pop(TelegramSender.name, None)
         if services is None:
             svc.close()
@@ -60,6 +66,7 @@ def build_application(
         .base_url(settings.bot_api_base_url)
         .base_file_url(settings.bot_api_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     if settings.rate_limit if rate_limit is None else rate_limit:

@@ -394,16 +394,28 @@ def run(
         str, typer.Option("--listen", help="webhook 监听 HOST:PORT")
     ] = "127.0.0.1:8443",
 ) -> None:
-    """Start the bot (long polling; or a webhook behind a reverse proxy)."""
-    from bot.app import build_application
-
+    """Start every configured messenger: Telegram (long polling, or a webhook behind a
+    reverse proxy), 钉钉 (Stream mode) and the 企业微信 group robot, with one calendar."""
     settings = Settings()
-    _require_token(settings)
+    if not settings.bot_token and not settings.dingtalk_configured:
+        raise InputError(
+            "没有配置任何消息渠道:请设置 KAOHE_BOT_TOKEN(Telegram)"
+            "或 KAOHE_DINGTALK_CLIENT_ID 与 KAOHE_DINGTALK_CLIENT_SECRET(钉钉)"
+        )
     with _service(require_schema=False) as (svc, _):
         upgrade(svc.engine)
-    application = build_application(settings)
     logging.getLogger().setLevel(logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not settings.bot_token:
+        import asyncio
+
+        from bot.messengers import serve_without_telegram
+
+        asyncio.run(serve_without_telegram(settings))
+        return
+    from bot.app import build_application
+
+    application = build_application(settings)
     if webhook:
         host, _, port = listen.rpartition(":")
         if not host or not port.isdigit():
@@ -461,20 +473,23 @@ def invite(name: str) -> None:
             )
         days = svc.rules.bot.invite_ttl_days
     out.print(f"{label} 的绑定码({days} 天内有效,只能使用一次):")
-    out.print(f"https://t.me/{_bot_username(settings)}?start={code}")
+    if settings.bot_token or not settings.dingtalk_configured:
+        out.print(f"https://t.me/{_bot_username(settings)}?start={code}")
+    if settings.dingtalk_configured:
+        out.print(f"钉钉:在与考核助手的单聊中发送“绑定 {code}”")
     out.print(code)
 
 
 @app.command()
 @friendly
 def unbind(name: str) -> None:
-    """Remove a person's Telegram binding (they can bind again with a new code)."""
+    """Remove a person's messenger bindings (they can bind again with a new code)."""
     from scoring.accounts import unbind as unbind_person
     from scoring.db import transaction
 
     with _service() as (svc, settings), transaction(svc.engine) as s:
         label = unbind_person(s, name, now=settings.now(), actor=DEFAULT_ACTOR)
-    out.print(f"已解除 {label} 的 Telegram 绑定")
+    out.print(f"已解除 {label} 的绑定")
 
 
 # ---------------------------------------------------------------- the calendar

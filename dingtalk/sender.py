@@ -1,0 +1,99 @@
+"""钉钉 as a messenger of the outbox: 1:1 chats with the robot, the bureau's group, and a
+decision shown on a card's copies (DingTalk robot messages cannot be edited: the decision
+goes out as a new message to whoever holds a copy).
+
+Every send is retried on what may pass (429, 5xx, flow control, the network); a refusal
+that will not pass (an unknown user or group) is ``Undeliverable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from dingtalk.openapi import DingTalkApi, DingTalkError, Group, Recipient, Users
+from dingtalk.render import render
+from templates.views import Views
+from usecases.messages import Attachment, Copy, Say
+from usecases.outbox import DeliveryFailed, Undeliverable
+
+log = logging.getLogger(__name__)
+DINGTALK = "dt"
+ATTEMPTS = 4
+
+
+class DingTalkSender:
+    """Sends through DingTalk's OpenAPI."""
+
+    name = DINGTALK
+
+    def __init__(
+        self,
+        api: DingTalkApi,
+        views: Views,
+        group_id: str | None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.api = api
+        self.views = views
+        self.group_id = group_id
+        self.sleep = sleep
+
+    @property
+    def has_group(self) -> bool:
+        """Whether KAOHE_DINGTALK_GROUP_ID is set."""
+        return bool(self.group_id)
+
+    async def send(self, to: Recipient, message: Say) -> None:
+        """A message: its file first (if DingTalk can send it), then the text with actions."""
+        if message.file is not None:
+            await self._file(to, message.file)
+        title, parts = render(self.views, message)
+        for part in parts:
+            await self._retrying(lambda p=part: self.api.send_markdown(to, title, p))  # type: ignore[misc]
+
+    async def _file(self, to: Recipient, file: Attachment) -> None:
+        """An image or a file: bytes are uploaded; a DingTalk picture is fetched and sent
+        again; another messenger's file cannot be reached from here (the text says what)."""
+        data = file.data
+        if data is None and file.messenger == DINGTALK and file.ref:
+            data = await self._retrying(lambda: self.api.download(file.ref))
+        if data is None:
+            return
+        if file.kind == "photo":
+            await self._retrying(lambda: self.api.send_image(to, data, file.filename or "image.png"))
+        else:
+            await self._retrying(lambda: self.api.send_file(to, data, file.filename or "file"))
+
+    async def _retrying(self, call: Callable[[], Awaitable[object]]) -> object:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await call()
+            except DingTalkError as exc:
+                if not exc.retryable:
+                    raise Undeliverable(str(exc)) from exc
+                log.warning("DingTalk send failed (attempt %s): %s", attempt, exc)
+                if attempt < ATTEMPTS:
+                    await self.sleep(0.5 * 2**attempt)
+        raise DeliveryFailed(f"DingTalk: gave up after {ATTEMPTS} attempts")
+
+    async def to_user(self, user_id: str, message: Say) -> Copy | None:
+        """A message in the person's 1:1 chat with the robot."""
+        await self.send(Users((user_id,)), message)
+        return (DINGTALK, user_id, "")
+
+    async def to_conversation(self, conversation_id: str, message: Say) -> None:
+        """A message to a group someone wrote in."""
+        await self.send(Group(conversation_id), message)
+
+    async def to_group(self, message: Say) -> None:
+        """A message to the bureau's DingTalk group."""
+        if not self.group_id:
+            raise Undeliverable("KAOHE_DINGTALK_GROUP_ID is not set")
+        await self.send(Group(self.group_id), message)
+
+    async def replace(self, copy: Copy, message: Say, *, caption: bool) -> None:
+        """The decision, as a new message to whoever holds the copy."""
+        await self.send(Users((copy[1],)), message)
