@@ -1,4 +1,5 @@
-"""The calendar's duties on PTB's JobQueue: reminders, alerts, notices, bulletins, proposals.
+"""The calendar's duties on PTB's JobQueue: reminders, alerts, notices, bulletins, proposals,
+and the December notice that next year's 调休 is not yet known.
 
 One repeating job (``duties``) ticks every minute, the first time at start-up. Each tick
 reads the clock once (``services.now()``) and runs every duty due and not done (see
@@ -247,6 +248,17 @@ def plan_annual(svc: Services, session: Session, duty: Duty, now: datetime) -> P
     return Plan(parts, detail=f"{len(result.standings)} graded")
 
 
+def plan_workdays_unknown(svc: Services, session: Session, duty: Duty, now: datetime) -> Plan:
+    """December: next year's 调休 is not yet known; the office is told how to add it."""
+    office = duties.bound_accounts(session, INSPECTOR, ADMIN)
+    text = svc.views.render(
+        "duty_workdays_unknown.html.j2", year=int(duty.subject),
+        rules_file=svc.settings.rules_file or "",
+    )  # fmt: skip
+    parts = [_private("p", a, text) for a in office]
+    return Plan(parts, detail=f"{len(parts)} told")
+
+
 PLANS: dict[str, Callable[[Services, Session, Duty, datetime], Plan]] = {
     "reminder": plan_reminder,
     "spotcheck": plan_spot_check,
@@ -254,6 +266,7 @@ PLANS: dict[str, Callable[[Services, Session, Duty, datetime], Plan]] = {
     "bulletin": plan_bulletin,
     "proposals": plan_proposals,
     "review": plan_review,
+    "workdays": plan_workdays_unknown,
     "annual": plan_annual,
 }
 

@@ -192,7 +192,12 @@ class Calendar(_Frozen):
     half_year_bulletin: MonthsDay
     year_end_proposals: YearDay
     review_reminder: MonthsDay
-    # Working days are Monday to Friday, except these holidays, plus these 调休 workdays.
+    # the office is told once, from this day of the year before, that a year's 调休 is unknown
+    workdays_unknown_notice: YearDay = YearDay(month=12, day=1, hour=9)
+    # Working days: the statutory holidays and 调休 of this country's calendar in the
+    # `holidays` package ("" for Monday to Friday), then these days off and days worked
+    # over it (a day the package gets wrong, a local holiday, a year not yet in the package).
+    statutory: Literal["CN", ""] = "CN"
     holidays: tuple[date, ...] = ()
     workdays: tuple[date, ...] = ()
 
