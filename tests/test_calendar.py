@@ -133,6 +133,11 @@ def test_objection_window_length_is_rules_data() -> None:
         ("reminder:2026-01", "2026-01-04 09:00"),  # 元旦; 4 January is a Sunday worked
         ("reminder:2026-05", "2026-05-06 09:00"),  # 劳动节 1–5 May
         ("reminder:2026-10", "2026-10-08 09:00"),  # 国庆节 1–7 October
+        # the spot-check alert: the first working day of the next month
+        ("spotcheck:2025-12", "2026-01-04 09:30"),  # a Sunday worked, not 1 January
+        ("spotcheck:2026-04", "2026-05-06 09:30"),
+        ("spotcheck:2026-09", "2026-10-08 09:30"),
+        ("spotcheck:2026-07", "2026-08-03 09:30"),  # 1 August is a Saturday
         ("spotcheck:2026-10", "2026-11-02 09:30"),
         ("notice:2026Q1", "2026-04-07 10:00"),  # 清明 4–6 April
         ("notice:2026Q2", "2026-07-06 10:00"),  # 5 July is a Sunday
@@ -152,23 +157,6 @@ def test_each_duty_fires_on_its_working_day_and_not_before(
     assert key not in due_at(cal, when - timedelta(minutes=1))
     assert key in due_at(cal, when)
     assert key in due_at(cal, when + timedelta(hours=5))
-
-
-@pytest.mark.parametrize(
-    ("key", "due"),
-    [
-        ("spotcheck:2025-12", "2026-01-04 09:30"),  # a Sunday worked, not 1 January
-        ("spotcheck:2026-04", "2026-05-06 09:30"),
-        ("spotcheck:2026-09", "2026-10-08 09:30"),
-        ("spotcheck:2026-07", "2026-08-03 09:30"),  # 1 August is a Saturday
-    ],
-)
-def test_the_spot_check_alert_waits_for_the_first_working_day(
-    cal: Calendar, key: str, due: str
-) -> None:
-    when = at(due)
-    assert key not in due_at(cal, when - timedelta(minutes=1))
-    assert key in due_at(cal, when)
 
 
 def test_the_office_is_told_once_in_december_that_next_years_schedule_is_unknown(
