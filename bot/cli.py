@@ -20,7 +20,15 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bot.settings import Settings
-from scoring.db import make_engine, upgrade
+from scoring.attendance import (
+    AttendanceProposal,
+    confirm_attendance,
+    dismiss_attendance,
+    import_attendance,
+    pending_attendance,
+    proposal_of,
+)
+from scoring.db import make_engine, transaction, upgrade
 from scoring.errors import InputError, KaoheError, RulesError
 from scoring.export import write_export
 from scoring.periods import Period
@@ -36,10 +44,14 @@ rules_app = typer.Typer(help="规则文件", no_args_is_help=True)
 roster_app = typer.Typer(help="花名册", no_args_is_help=True)
 bonus_app = typer.Typer(help="加分(管理员直接录入,视为已批准)", no_args_is_help=True)
 review_app = typer.Typer(help="述职测评", no_args_is_help=True)
+attendance_app = typer.Typer(
+    help="考勤导出表(钉钉、企业微信月度汇总)→ 办公室确认的扣分建议", no_args_is_help=True
+)
 app.add_typer(rules_app, name="rules")
 app.add_typer(roster_app, name="roster")
 app.add_typer(bonus_app, name="bonus")
 app.add_typer(review_app, name="review")
+app.add_typer(attendance_app, name="attendance")
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
@@ -280,6 +292,125 @@ def review_import(file: Path, year: Annotated[int, typer.Option("--year")]) -> N
     with _service() as (svc, settings):
         n = svc.import_reviews(file, year=year, now=settings.now(), actor=DEFAULT_ACTOR)
     out.print(f"{year}年述职测评已导入:{n} 人")
+
+
+# ---------------------------------------------------------------- attendance
+UNMATCHED = {
+    "unknown": "花名册中没有此人",
+    "ambiguous": "重名,无法按科室区分({detail})",
+    "department": "科室与花名册不符(花名册:{detail})",
+    "value": "数值不是整数,请手工录入({detail})",
+}
+CARD_STATES = {"pending": "待确认", "confirmed": "已确认", "dismissed": "已驳回"}
+
+
+def _proposal_line(p: AttendanceProposal) -> str:
+    """One attendance proposal as the office reads it."""
+    line = f"{p.label} {p.item_name} {p.count}{p.unit},扣 {fmt(p.points)} 分"
+    if p.recorded:
+        line += f"(本月已另有记录 {p.recorded}{p.unit},请核对是否重复)"
+    return line
+
+
+@attendance_app.command("import")
+@friendly
+def attendance_import(
+    file: Path,
+    month: Annotated[
+        str | None, typer.Option("--month", help="考勤月份 YYYY-MM(默认从表格标题读取)")
+    ] = None,
+) -> None:
+    """Read a monthly attendance export into proposal cards (nothing is recorded yet)."""
+    if not file.is_file():
+        raise InputError(f"找不到文件 {file}")
+    with _service() as (svc, settings), transaction(svc.engine) as s:
+        result = import_attendance(s, svc.rules, file.read_bytes(), file.name,
+                                   by=DEFAULT_ACTOR, now=settings.now(), month=month)  # fmt: skip
+    out.print(f"{result.file_name}:{result.month} 考勤,{result.people} 人,"
+              f"SHA-256 {result.sha256}", markup=False)  # fmt: skip
+    out.print(f"新的扣分建议 {len(result.opened)} 条", markup=False)
+    for card, p in result.opened:
+        out.print(f"  #{card.id} {_proposal_line(p)}", markup=False)
+    if result.already:
+        out.print(f"已提出过的建议 {len(result.already)} 条,未重复提出", markup=False)
+    if result.changed:
+        out.print(f"与先前建议次数不同 {len(result.changed)} 条(未改动,请核对):", markup=False)
+        for p, card in result.changed:
+            out.print(f"  {p.label} {p.item_name}:本表 {p.count}{p.unit},"
+                      f"建议 #{card.id} 为 {proposal_of(card).count}{p.unit}"
+                      f"({CARD_STATES.get(card.state, card.state)})", markup=False)  # fmt: skip
+    if result.unmatched:
+        out.print(f"未能对应到花名册的行 {len(result.unmatched)} 行:", markup=False)
+        for u in result.unmatched:
+            who = f"{u.name}({u.department})" if u.department else u.name
+            why = UNMATCHED[u.reason].format(detail=u.detail)
+            out.print(f"  第{u.line}行 {who}:{why}", markup=False)
+    if result.opened:
+        out.print("请用 kaohe attendance list 查看,kaohe attendance confirm 编号|all 确认记录,"
+                  "kaohe attendance dismiss 编号 驳回。", markup=False)  # fmt: skip
+
+
+@attendance_app.command("list")
+@friendly
+def attendance_list() -> None:
+    """The attendance proposals awaiting the office."""
+    with _service() as (svc, _), svc.session() as s:
+        pending = pending_attendance(s)
+    if not pending:
+        out.print("没有待确认的考勤扣分建议")
+        return
+    table = Table(title=f"待确认的考勤扣分建议({len(pending)} 条)")
+    for h in ("编号", "月份", "人员", "项目", "数量", "扣分", "本月已有记录", "来源文件"):
+        table.add_column(h, overflow="fold")
+    for card, p in pending:
+        table.add_row(str(card.id), p.month, p.label, p.item_name, f"{p.count}{p.unit}",
+                      fmt(p.points), f"{p.recorded}{p.unit}" if p.recorded else "",
+                      f"{p.file_name} 第{p.line}行")  # fmt: skip
+    out.print(table)
+
+
+def _card_ids(target: str, pending: list[int]) -> list[int]:
+    if target.strip().lower() == "all":
+        return pending
+    if not target.strip().isdigit():
+        raise InputError(f"“{target}”不是建议编号,请写编号(kaohe attendance list 可查)或 all")
+    return [int(target)]
+
+
+@attendance_app.command("confirm")
+@friendly
+def attendance_confirm(target: Annotated[str, typer.Argument(help="建议编号,或 all")]) -> None:
+    """Record attendance proposals through the ledger (source attendance, the file's SHA-256)."""
+    failed = 0
+    with _service() as (svc, settings):
+        with svc.session() as s:
+            ids = _card_ids(target, [c.id for c, _ in pending_attendance(s)])
+        if not ids:
+            out.print("没有待确认的考勤扣分建议")
+        for card_id in ids:
+            try:
+                with transaction(svc.engine) as s:
+                    done = confirm_attendance(s, svc.rules, card_id, by=DEFAULT_ACTOR,
+                                              by_id=None, now=settings.now())  # fmt: skip
+            except KaoheError as exc:
+                if len(ids) == 1:
+                    raise
+                failed += 1
+                err.print(f"#{card_id}:{exc.message}", markup=False, soft_wrap=True)
+                continue
+            entries = "、".join(f"#{i}" for i in done.entry_ids)
+            out.print(f"#{card_id} 已记录 {entries}:{_proposal_line(done.proposal)}", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@attendance_app.command("dismiss")
+@friendly
+def attendance_dismiss(card_id: int) -> None:
+    """Dismiss an attendance proposal: nothing is recorded, and it is not proposed again."""
+    with _service() as (svc, settings), transaction(svc.engine) as s:
+        p = dismiss_attendance(s, card_id, by=DEFAULT_ACTOR, by_id=None, now=settings.now())
+    out.print(f"#{card_id} 已驳回:{p.label} {p.item_name} {p.count}{p.unit}", markup=False)
 
 
 # ---------------------------------------------------------------- reports

@@ -14,13 +14,14 @@ import contextlib
 import logging
 import signal
 
+from dingtalk.openapi import DingTalkApi
+from dingtalk.stream import DingTalkStream
+
 from bot.duties import TICK_SECONDS
 from bot.services import Services
 from bot.settings import Settings
 from dingtalk.chat import DingTalkChat
-from dingtalk.openapi import DingTalkApi
 from dingtalk.sender import DingTalkSender
-from dingtalk.stream import DingTalkStream
 from wecom.sender import WeComSender
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,8 @@ class Others:
     def names(self) -> list[str]:
         """The messengers configured here (for the start-up line)."""
         s = self.settings
-        return [n for n, on in (("钉钉", s.dingtalk_configured),
-                                ("企业微信群机器人", s.wecom_webhook_url is not None)) if on]  # fmt: skip
+        on = {"钉钉": s.dingtalk_configured, "企业微信群机器人": s.wecom_webhook_url is not None}
+        return [name for name, yes in on.items() if yes]
 
     async def start(self) -> None:
         """Start every configured messenger; their senders join the outbox."""

@@ -47,7 +47,7 @@ class Services:
         engine = make_engine(settings.database_url)
         usecases = UseCases(engine, rules)
         outbox = Outbox()
-        planning = Planning(rules, settings.tz)
+        planning = Planning(rules, settings.tz, settings.rules_file or "")
         return cls(
             settings, rules, engine, Service(engine, rules), Views(), usecases, outbox,
             Scheduler(usecases, outbox, planning),

@@ -135,7 +135,9 @@ class DingTalkChat:
             fn, fn_args = simple[name]
             await self.run(m, fn, *fn_args)
         elif name == "claim" and m.private:
-            await self._claim_step(m, Waiting("claim", claims.KIND, self.clock()), claims.start_claim)
+            await self._claim_step(
+                m, Waiting("claim", claims.KIND, self.clock()), claims.start_claim
+            )
         elif name == "cancel":
             await self._cancel(m, waiting)
         elif name == "finalize":
@@ -143,7 +145,9 @@ class DingTalkChat:
         else:
             await self.run(m, people.help_text)
 
-    async def _action(self, m: Message, waiting: Waiting | None, verb: str, args: list[str]) -> None:
+    async def _action(
+        self, m: Message, waiting: Waiting | None, verb: str, args: list[str]
+    ) -> None:
         n = [int(a) for a in args if a.isdecimal()]
         if verb == findings.CONFIRM:
             await self.run(m, findings.confirm_finding, n[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from dingtalk.openapi import DingTalkApi, DingTalkError, Group, Recipient, Users
 from dingtalk.render import render
@@ -21,6 +22,7 @@ from usecases.outbox import DeliveryFailed, Undeliverable
 log = logging.getLogger(__name__)
 DINGTALK = "dt"
 ATTEMPTS = 4
+T = TypeVar("T")
 
 
 class DingTalkSender:
@@ -63,11 +65,13 @@ class DingTalkSender:
         if data is None:
             return
         if file.kind == "photo":
-            await self._retrying(lambda: self.api.send_image(to, data, file.filename or "image.png"))
+            await self._retrying(
+                lambda: self.api.send_image(to, data, file.filename or "image.png")
+            )
         else:
             await self._retrying(lambda: self.api.send_file(to, data, file.filename or "file"))
 
-    async def _retrying(self, call: Callable[[], Awaitable[object]]) -> object:
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return await call()

@@ -1,8 +1,17 @@
 """The duty calendar, pure: what falls when, by the rules file's ``[calendar]`` section.
 
 Every duty has a key (``reminder:2026-11``, ``spotcheck:2026-10``, ``notice:2026Q3``,
-``bulletin:2026H1``, ``proposals:2026``, ``review:2027-01``; ``annual:2026`` is set off by
-``/finalize``, not by the calendar). The bot records a key once the duty is done.
+``bulletin:2026H1``, ``proposals:2026``, ``review:2027-01``, ``workdays:2027``;
+``annual:2026`` is set off by ``/finalize``, not by the calendar). The bot records a key
+once the duty is done.
+
+Working days are China's: the statutory holidays and the weekend days worked instead (调休)
+as the State Council publishes them each year, read from the ``holidays`` package, with
+the rules file's own ``holidays`` and ``workdays`` over them. A year whose 调休 is not yet
+published (the package has no make-up day for it, the rules file lists none of its days)
+is taken as Monday to Friday minus the statutory holidays; from December the office is
+told once that next year's is unknown (``workdays:2027``). A duty whose day is not a
+working day falls on the next working day.
 
 Catch-up (what a bot that was down does when it comes back): of each kind of duty only
 the latest one that has fallen due is run, and only if it fell due after the bot's first
@@ -17,11 +26,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
+
+import holidays
 
 from scoring.periods import Period
-from scoring.rules import Calendar
+from scoring.rules import Calendar, MonthDay
 
-KINDS = ("reminder", "spotcheck", "notice", "bulletin", "proposals", "review")
+KINDS = ("reminder", "spotcheck", "notice", "bulletin", "proposals", "review", "workdays")
 KIND_NAMES = {
     "reminder": "月初提醒(学习、工作小结与计划、纪律督查)",
     "spotcheck": "上月未开展纪律督查的提醒",
@@ -29,6 +41,7 @@ KIND_NAMES = {
     "bulletin": "半年考核测算通报",
     "proposals": "年终学习笔记、心得扣分建议",
     "review": "年度考核截止提醒",
+    "workdays": "下一年节假日调休安排尚未录入的提醒",
     "annual": "年度考核结果通报",
 }
 _QUARTER_NAMES = "一二三四"
@@ -44,7 +57,8 @@ class Duty:
     due: datetime
     key: str
     kind: str
-    subject: str  # a month (2026-11), a period (2026Q3, 2026H1) or a year (2026)
+    # a month (2026-11), a period (2026Q3, 2026H1) or a year (2026; for workdays, the next)
+    subject: str
 
     @property
     def name(self) -> str:
@@ -53,13 +67,49 @@ class Duty:
 
 
 # ------------------------------------------------------------------ working days
+@lru_cache(maxsize=256)
+def _statutory(country: str, year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """A year's statutory days off and its weekend days worked (调休), from ``holidays``.
+
+    A year the package has no State Council schedule for comes with its statutory holidays
+    (and the days it moves them to) and no make-up days. ``""``: none at all.
+    """
+    if not country:
+        return frozenset(), frozenset()
+    table = holidays.country_holidays(country, years=year)
+    days_off = frozenset(d for d in table if d.year == year)
+    # weekend_workdays holds the make-up days of every year the package knows
+    return days_off, frozenset(d for d in table.weekend_workdays if d.year == year)
+
+
 def is_working_day(day: date, cal: Calendar) -> bool:
-    """Monday to Friday, except the rules file's holidays, plus its 调休 workdays."""
+    """The rules file's workdays and holidays first, then the statutory calendar
+    (its 调休 workdays and days off), then Monday to Friday."""
     if day in cal.workdays:
         return True
     if day in cal.holidays:
         return False
+    days_off, made_up = _statutory(cal.statutory, day.year)
+    if day in made_up:
+        return True
+    if day in days_off:
+        return False
     return day.weekday() < 5
+
+
+def workdays_known(year: int, cal: Calendar) -> bool:
+    """Whether a year's 调休 is known: the package has its make-up days, or the rules file
+    lists days of it (an office that typed in the State Council's notice)."""
+    if _statutory(cal.statutory, year)[1]:
+        return True
+    return any(d.year == year for d in (*cal.holidays, *cal.workdays))
+
+
+def working_day_from(day: date, cal: Calendar) -> date:
+    """``day`` if it is a working day, else the next working day."""
+    while not is_working_day(day, cal):
+        day += timedelta(days=1)
+    return day
 
 
 def working_day_after(day: date, n: int, cal: Calendar) -> date:
@@ -133,6 +183,12 @@ def _at(day: date, hour: int, minute: int, tz: tzinfo) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
 
 
+def _falls(year: int, month: int, when: MonthDay, cal: Calendar, tz: tzinfo) -> datetime:
+    """A duty set for a day of a month: that day, or the next working day, at its time."""
+    day = working_day_from(date(year, month, when.day), cal)
+    return _at(day, when.hour, when.minute, tz)
+
+
 def _add_months(year: int, month: int, n: int) -> tuple[int, int]:
     index = year * 12 + (month - 1) + n
     return index // 12, index % 12 + 1
@@ -143,7 +199,7 @@ def duties_in_month(cal: Calendar, tz: tzinfo, year: int, month: int) -> list[Du
     out: list[Duty] = []
     r = cal.monthly_reminder
     out.append(
-        Duty(_at(date(year, month, r.day), r.hour, r.minute, tz), f"reminder:{year}-{month:02d}",
+        Duty(_falls(year, month, r, cal, tz), f"reminder:{year}-{month:02d}",
              "reminder", f"{year}-{month:02d}")
     )  # fmt: skip
     py, pm = _add_months(year, month, -1)
@@ -157,29 +213,34 @@ def duties_in_month(cal: Calendar, tz: tzinfo, year: int, month: int) -> list[Du
         q = cal.quarterly_notice
         quarter = quarter_before(year, month).label
         out.append(
-            Duty(_at(date(year, month, q.day), q.hour, q.minute, tz), f"notice:{quarter}",
+            Duty(_falls(year, month, q, cal, tz), f"notice:{quarter}",
                  "notice", quarter)
         )  # fmt: skip
     b = cal.half_year_bulletin
     if month in b.months:
         half = half_before(year, month).label
         out.append(
-            Duty(_at(date(year, month, b.day), b.hour, b.minute, tz), f"bulletin:{half}",
+            Duty(_falls(year, month, b, cal, tz), f"bulletin:{half}",
                  "bulletin", half)
         )  # fmt: skip
     p = cal.year_end_proposals
     if month == p.month:
         subject = str(assessment_year(year, month))
         out.append(
-            Duty(_at(date(year, month, p.day), p.hour, p.minute, tz), f"proposals:{subject}",
+            Duty(_falls(year, month, p, cal, tz), f"proposals:{subject}",
                  "proposals", subject)
         )  # fmt: skip
     rv = cal.review_reminder
     if month in rv.months:
         out.append(
-            Duty(_at(date(year, month, rv.day), rv.hour, rv.minute, tz),
+            Duty(_falls(year, month, rv, cal, tz),
                  f"review:{year}-{month:02d}", "review", str(assessment_year(year, month)))
         )  # fmt: skip
+    w = cal.workdays_unknown_notice
+    if month == w.month and not workdays_known(year + 1, cal):
+        out.append(
+            Duty(_falls(year, month, w, cal, tz), f"workdays:{year + 1}", "workdays", str(year + 1))
+        )
     return sorted(out)
 
 
@@ -205,7 +266,8 @@ def latest_due(cal: Calendar, tz: tzinfo, now: datetime) -> list[Duty]:
 def upcoming(cal: Calendar, tz: tzinfo, now: datetime) -> list[Duty]:
     """Of each kind, the next duty due after ``now``."""
     nxt: dict[str, Duty] = {}
-    for duty in schedule(cal, tz, now, before=0, after=_LOOK_BACK_MONTHS):
+    # a month before: a duty of last month may have moved into this one (after a holiday)
+    for duty in schedule(cal, tz, now, before=1, after=_LOOK_BACK_MONTHS):
         if duty.due > now and duty.kind not in nxt:
             nxt[duty.kind] = duty
     return sorted(nxt.values())

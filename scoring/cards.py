@@ -213,8 +213,29 @@ class ProposalCard(CardBody, Proposal):
         return Proposal.model_validate(self.model_dump(exclude={"copies"}))
 
 
+class AttendanceCard(CardBody):
+    """A deduction an attendance export implies, awaiting the office's 确认 or 驳回."""
+
+    card_kind: ClassVar[str] = "attendance"
+    key: str  # month:person:item, the same in every export of the month
+    month: str
+    person_id: int
+    name: str
+    department: str
+    item_code: str
+    item_name: str
+    unit: str
+    count: int
+    points: Decimal
+    file: str
+    sha256: str
+    line: int
+    recorded: int
+
+
 MODELS: dict[str, type[CardBody]] = {
-    m.card_kind: m for m in (FindingCard, SuggestCard, ClaimCard, AppealCard, ProposalCard)
+    m.card_kind: m
+    for m in (FindingCard, SuggestCard, ClaimCard, AppealCard, ProposalCard, AttendanceCard)
 }
 
 

@@ -192,7 +192,12 @@ class Calendar(_Frozen):
     half_year_bulletin: MonthsDay
     year_end_proposals: YearDay
     review_reminder: MonthsDay
-    # Working days are Monday to Friday, except these holidays, plus these 调休 workdays.
+    # the office is told once, from this day of the year before, that a year's 调休 is unknown
+    workdays_unknown_notice: YearDay = YearDay(month=12, day=1, hour=9)
+    # Working days: the statutory holidays and 调休 of this country's calendar in the
+    # `holidays` package ("" for Monday to Friday), then these days off and days worked
+    # over it (a day the package gets wrong, a local holiday, a year not yet in the package).
+    statutory: Literal["CN", ""] = "CN"
     holidays: tuple[date, ...] = ()
     workdays: tuple[date, ...] = ()
 
@@ -204,6 +209,22 @@ class Calendar(_Frozen):
                 "holidays and workdays share " + ", ".join(d.isoformat() for d in both)
             )
         return self
+
+
+class AttendanceColumn(_Frozen):
+    """A column of an attendance export read as counts of a deduction item."""
+
+    # the column's header as the export writes it (a unit in brackets after it is allowed)
+    headers: tuple[str, ...] = Field(min_length=1)
+    item: str
+
+
+class Attendance(_Frozen):
+    """Reading a monthly attendance export (钉钉 月度汇总, 企业微信 打卡月报)."""
+
+    name_headers: tuple[str, ...] = Field(min_length=1)
+    department_headers: tuple[str, ...] = ()
+    columns: tuple[AttendanceColumn, ...] = Field(min_length=1)
 
 
 class Rules(_Frozen):
@@ -220,6 +241,7 @@ class Rules(_Frozen):
     study: Study
     bot: BotPolicy = BotPolicy()
     calendar: Calendar
+    attendance: Attendance | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Rules:
@@ -340,6 +362,25 @@ def cross_reference_problems(data: dict[str, Any]) -> list[str]:
     for field in ("notes_short_item", "reflection_missing_item"):
         if field in study and study[field] not in codes:
             problems.append(f"study.{field}: unknown item {study[field]!r}")
+    problems += _attendance_problems(data, items)
+    return problems
+
+
+def _attendance_problems(data: dict[str, Any], items: list[dict[str, Any]]) -> list[str]:
+    """Attendance columns name person-borne items counted in 次 or 天."""
+    problems: list[str] = []
+    by_code = {i.get("code"): i for i in items}
+    for n, column in enumerate(_rows(_table(data, "attendance"), "columns")):
+        if "item" not in column:
+            continue  # reported at its place
+        code = column["item"]
+        item = by_code.get(code)
+        if item is None:
+            problems.append(f"attendance.columns[{n}]: unknown item {code!r}")
+        elif item.get("bearer", "person") != "person" or item.get("unit") not in ("次", "天"):
+            problems.append(
+                f"attendance.columns[{n}]: {code} is not counted per person in 次 or 天"
+            )
     return problems
 
 

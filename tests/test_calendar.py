@@ -43,16 +43,53 @@ def with_calendar(extra: str) -> Calendar:
 
 
 # ------------------------------------------------------------------ working days
-def test_working_days_are_monday_to_friday(cal: Calendar) -> None:
-    assert calendar.is_working_day(d("2026-07-03"), cal)  # Friday
-    assert not calendar.is_working_day(d("2026-07-04"), cal)  # Saturday
-    assert not calendar.is_working_day(d("2026-07-05"), cal)  # Sunday
+# 2026 as the State Council's notice has it (国办发明电〔2025〕7号): 元旦 1–3 January,
+# 4 January (Sunday) worked; 春节 15–23 February, 14 and 28 February (Saturdays) worked;
+# 清明 4–6 April; 劳动节 1–5 May, 9 May (Saturday) worked; 端午 19–21 June; 中秋 25–27
+# September; 国庆 1–7 October, 20 September (Sunday) and 10 October (Saturday) worked.
+@pytest.mark.parametrize(
+    "day",
+    ["2026-07-03", "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20",
+     "2026-10-10", "2026-10-08", "2026-05-06"],
+)  # fmt: skip
+def test_working_days_of_2026(cal: Calendar, day: str) -> None:
+    assert calendar.is_working_day(d(day), cal)
+
+
+@pytest.mark.parametrize(
+    "day",
+    ["2026-07-04", "2026-07-05", "2026-01-01", "2026-01-02", "2026-02-16", "2026-02-20",
+     "2026-02-23", "2026-04-06", "2026-05-01", "2026-05-04", "2026-05-05", "2026-06-19",
+     "2026-09-25", "2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07"],
+)  # fmt: skip
+def test_days_off_of_2026(cal: Calendar, day: str) -> None:
+    assert not calendar.is_working_day(d(day), cal)
+
+
+def test_a_year_without_a_published_schedule_is_weekdays_minus_statutory_holidays(
+    cal: Calendar,
+) -> None:
+    assert not calendar.workdays_known(2031, cal)
+    assert not calendar.is_working_day(d("2031-10-01"), cal)  # Wednesday, 国庆节
+    assert not calendar.is_working_day(d("2031-05-02"), cal)  # Friday, 劳动节
+    assert not calendar.is_working_day(d("2031-10-04"), cal)  # a Saturday: no 调休 known
+    assert calendar.is_working_day(d("2031-10-06"), cal)  # a Monday
+    assert calendar.workdays_known(2026, cal)
 
 
 def test_rules_file_holidays_and_workdays_change_working_days() -> None:
-    cal = with_calendar("holidays = [2026-10-01, 2026-10-02]\nworkdays = [2026-09-27]")
-    assert not calendar.is_working_day(d("2026-10-01"), cal)
-    assert calendar.is_working_day(d("2026-09-27"), cal)  # a Sunday worked (调休)
+    cal = with_calendar("holidays = [2026-07-10, 2031-10-06]\nworkdays = [2026-10-07, 2031-10-04]")
+    assert not calendar.is_working_day(d("2026-07-10"), cal)  # a local holiday, a Friday
+    assert calendar.is_working_day(d("2026-10-07"), cal)  # the package's day off, worked
+    assert calendar.is_working_day(d("2031-10-04"), cal)  # a Saturday worked (调休)
+    assert not calendar.is_working_day(d("2031-10-06"), cal)
+    assert calendar.workdays_known(2031, cal)  # the office typed the year in
+
+
+def test_without_a_statutory_calendar_working_days_are_monday_to_friday() -> None:
+    cal = with_calendar('statutory = ""')
+    assert calendar.is_working_day(d("2026-10-01"), cal)  # a Thursday
+    assert not calendar.is_working_day(d("2026-10-10"), cal)  # a Saturday
 
 
 def test_a_day_both_holiday_and_workday_is_refused() -> None:
@@ -70,7 +107,14 @@ def test_objection_window_counts_working_days_after_the_posting_day(cal: Calenda
     assert not calendar.window_open(d("2026-07-13"), d("2026-07-14"))
 
 
-def test_objection_window_skips_holidays() -> None:
+def test_objection_window_counts_a_make_up_saturday_and_skips_the_holiday(cal: Calendar) -> None:
+    # posted Thursday 8 October: 9, 10 (a Saturday worked), 12, 13, 14 October
+    assert calendar.window_closes(d("2026-10-08"), cal) == d("2026-10-14")
+    # posted Wednesday 30 September: 1–7 October are days off: 8, 9, 10, 12, 13 October
+    assert calendar.window_closes(d("2026-09-30"), cal) == d("2026-10-13")
+
+
+def test_objection_window_skips_the_rules_file_holidays() -> None:
     cal = with_calendar("holidays = [2026-07-07, 2026-07-08]")
     assert calendar.window_closes(d("2026-07-06"), cal) == d("2026-07-15")
 
@@ -84,28 +128,53 @@ def test_objection_window_length_is_rules_data() -> None:
 @pytest.mark.parametrize(
     ("key", "due"),
     [
-        ("reminder:2026-11", "2026-11-01 09:00"),
-        ("spotcheck:2026-10", "2026-11-02 09:30"),  # 1 Nov 2026 is a Sunday
-        ("notice:2026Q3", "2026-10-05 10:00"),
+        ("reminder:2026-07", "2026-07-01 09:00"),
+        ("reminder:2026-11", "2026-11-02 09:00"),  # 1 Nov 2026 is a Sunday
+        ("reminder:2026-01", "2026-01-04 09:00"),  # 元旦; 4 January is a Sunday worked
+        ("reminder:2026-05", "2026-05-06 09:00"),  # 劳动节 1–5 May
+        ("reminder:2026-10", "2026-10-08 09:00"),  # 国庆节 1–7 October
+        # the spot-check alert: the first working day of the next month
+        ("spotcheck:2025-12", "2026-01-04 09:30"),  # a Sunday worked, not 1 January
+        ("spotcheck:2026-04", "2026-05-06 09:30"),
+        ("spotcheck:2026-09", "2026-10-08 09:30"),
+        ("spotcheck:2026-07", "2026-08-03 09:30"),  # 1 August is a Saturday
+        ("spotcheck:2026-10", "2026-11-02 09:30"),
+        ("notice:2026Q1", "2026-04-07 10:00"),  # 清明 4–6 April
+        ("notice:2026Q2", "2026-07-06 10:00"),  # 5 July is a Sunday
+        ("notice:2026Q3", "2026-10-08 10:00"),  # 国庆节
         ("notice:2026Q4", "2027-01-05 10:00"),
-        ("bulletin:2026H1", "2026-07-05 10:00"),
+        ("bulletin:2026H1", "2026-07-06 10:00"),
         ("bulletin:2026H2", "2027-01-05 10:00"),
-        ("proposals:2026", "2026-12-20 09:00"),
-        ("review:2027-01", "2027-01-03 09:00"),
+        ("proposals:2026", "2026-12-21 09:00"),  # 20 December is a Sunday
+        ("review:2027-01", "2027-01-04 09:00"),  # 3 January 2027 is a Sunday
         ("review:2027-02", "2027-02-03 09:00"),
     ],
 )
-def test_each_duty_fires_on_its_day_and_not_before(cal: Calendar, key: str, due: str) -> None:
+def test_each_duty_fires_on_its_working_day_and_not_before(
+    cal: Calendar, key: str, due: str
+) -> None:
     when = at(due)
     assert key not in due_at(cal, when - timedelta(minutes=1))
     assert key in due_at(cal, when)
     assert key in due_at(cal, when + timedelta(hours=5))
 
 
-def test_the_spot_check_alert_waits_for_the_first_working_day(cal: Calendar) -> None:
-    # 1 August 2026 is a Saturday: the alert about July falls on Monday 3 August
-    assert "spotcheck:2026-07" not in due_at(cal, at("2026-08-02 12:00"))
-    assert "spotcheck:2026-07" in due_at(cal, at("2026-08-03 09:30"))
+def test_the_office_is_told_once_in_december_that_next_years_schedule_is_unknown(
+    cal: Calendar,
+) -> None:
+    # 1 December 2030 is a Sunday
+    assert "workdays:2031" not in due_at(cal, at("2030-12-02 08:59"))
+    assert "workdays:2031" in due_at(cal, at("2030-12-02 09:00"))
+    assert "workdays:2031" in due_at(cal, at("2031-01-20 09:00"))  # not yet done: still due
+    assert "workdays:2031" not in due_at(cal, at("2031-01-20 09:00"), done={"workdays:2031"})
+    [duty] = [x for x in latest_due(cal, TZ, at("2030-12-02 09:00")) if x.kind == "workdays"]
+    assert (duty.subject, duty.name) == ("2031", "下一年节假日调休安排尚未录入的提醒")
+
+
+def test_no_notice_for_a_year_whose_schedule_is_known(cal: Calendar) -> None:
+    assert not [x for x in latest_due(cal, TZ, at("2025-12-31 12:00")) if x.kind == "workdays"]
+    typed_in = with_calendar("workdays = [2031-10-11]")
+    assert "workdays:2031" not in due_at(typed_in, at("2030-12-02 09:00"))
 
 
 def test_the_h2_bulletin_in_january_is_about_last_year(cal: Calendar) -> None:
@@ -126,7 +195,7 @@ def test_duty_times_are_rules_data() -> None:
 
 # ------------------------------------------------------------------ catch-up
 def test_a_done_duty_is_not_due_again(cal: Calendar) -> None:
-    now = at("2026-07-05 10:00")
+    now = at("2026-07-06 10:00")
     assert "bulletin:2026H1" in due_at(cal, now)
     assert "bulletin:2026H1" not in due_at(cal, now, done={"bulletin:2026H1"})
 
@@ -141,15 +210,18 @@ def test_after_an_outage_only_the_latest_of_each_kind_is_run(cal: Calendar) -> N
 
 
 def test_nothing_due_before_the_install_is_replayed(cal: Calendar) -> None:
-    installed = at("2026-07-06 12:00")
+    installed = at("2026-07-06 12:00")  # the H1 bulletin fell on Monday 6 July at 10:00
     due = keys(due_duties(cal, TZ, at("2026-07-20 00:00"), installed=installed, done=set()))
     assert "bulletin:2026H1" not in due and "reminder:2026-07" not in due
-    due = keys(due_duties(cal, TZ, at("2026-08-01 09:00"), installed=installed, done=set()))
+    # 1 August is a Saturday: August's reminder falls on Monday 3 August
+    assert keys(due_duties(cal, TZ, at("2026-08-01 09:00"), installed=installed, done=set())) == []
+    due = keys(due_duties(cal, TZ, at("2026-08-03 09:00"), installed=installed, done=set()))
     assert due == ["reminder:2026-08"]
 
 
 def test_upcoming_lists_the_next_of_every_kind(cal: Calendar) -> None:
     nxt = {x.kind: x.key for x in upcoming(cal, TZ, at("2026-07-10 00:00"))}
+    nxt.pop("workdays", None)  # whether 2027 is known depends on the holidays package
     assert nxt == {
         "reminder": "reminder:2026-08",
         "spotcheck": "spotcheck:2026-07",

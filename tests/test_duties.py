@@ -317,7 +317,8 @@ def test_the_first_run_is_the_install_and_nothing_before_it_is_due(
     now = at("2026-07-20 12:00")
     assert duties.duties_due(session, rules.calendar, TZ, now) == []
     assert duties.install_time(session, TZ) == now
-    later = duties.duties_due(session, rules.calendar, TZ, at("2026-08-01 09:00"))
+    # 1 August 2026 is a Saturday: August's reminder falls on Monday 3 August
+    later = duties.duties_due(session, rules.calendar, TZ, at("2026-08-03 09:00"))
     assert [x.key for x in later] == ["reminder:2026-08"]
 
 
@@ -346,7 +347,7 @@ def test_the_annual_bulletin_is_due_once_the_year_is_locked(session: Session, ru
 def test_jobs_list_the_latest_and_next_duty_of_each_kind(session: Session, rules: Rules) -> None:
     duties.installed_at(session, at("2026-06-20 08:00"))
     duties.mark_done(session, "reminder:2026-07", now=at("2026-07-01 09:00"))
-    rows = duties.job_rows(session, rules.calendar, TZ, at("2026-07-06 08:00"))
+    rows = duties.job_rows(session, rules.calendar, TZ, at("2026-07-06 10:30"))
     status = {r.key: r.status for r in rows}
     assert status["reminder:2026-07"] == "done"
     assert status["bulletin:2026H1"] == "due"

@@ -94,7 +94,7 @@ async def test_a_bot_down_across_1_july_posts_the_bulletin_once_when_it_is_back(
     async with running_bureau(tmp_path) as b:
         await installed(b)
         assert group_calls(b) == []  # nothing was due in June after the install
-    clock.move_to(at("2026-07-10 11:00"))  # down on 1 and 5 July
+    clock.move_to(at("2026-07-10 11:00"))  # down on 1 and 6 July
     async with running_bureau(tmp_path) as b:
         await until(lambda: {"bulletin:2026H1", "notice:2026Q2"} <= done_keys(b))
         texts = [c for c in group_calls(b, "sendMessage") if "上半年考核测算通报" in (c.text or "")]
@@ -117,17 +117,17 @@ async def test_a_failed_send_is_retried_and_the_duty_stays_undone_until_it_succe
 ) -> None:
     b = bureau_in_june
     b.api.fail_next("sendPhoto", status=500, times=4)  # every attempt of the one send
-    done = await run_due_duties(b.app, at("2026-07-05 10:00"))
+    done = await run_due_duties(b.app, at("2026-07-06 10:00"))
     assert "bulletin:2026H1" not in done and "bulletin:2026H1" not in done_keys(b)
     assert len(group_calls(b, "sendPhoto")) == 0 and group_calls(b, "sendDocument") == []
     with Session(b.svc.engine) as s:
         assert duties.parts_done(s, "bulletin:2026H1") == {"text"}
-    done = await run_due_duties(b.app, at("2026-07-05 10:01"))
+    done = await run_due_duties(b.app, at("2026-07-06 10:01"))
     assert "bulletin:2026H1" in done
     bulletin_texts = [c for c in group_calls(b, "sendMessage") if "考核测算通报" in (c.text or "")]
     assert len(bulletin_texts) == 1  # the text that went out is not sent again
     assert len(group_calls(b, "sendPhoto")) == 1 and len(group_calls(b, "sendDocument")) == 1
-    assert await run_due_duties(b.app, at("2026-07-05 10:02")) == []
+    assert await run_due_duties(b.app, at("2026-07-06 10:02")) == []
 
 
 async def test_a_person_who_blocked_the_bot_does_not_hold_the_reminders_back(
@@ -197,17 +197,17 @@ async def test_the_quarterly_notice_opens_a_window_and_its_button_lists_ones_own
                                   now=at("2026-08-03 09:00"), source="bot")  # fmt: skip
     core.record_finding("冯科员、张三 早退", fact_date=date(2026, 9, 1), by="李督查(办公室)",
                         now=at("2026-09-01 09:00"), source="bot")  # fmt: skip
-    assert "notice:2026Q3" not in await run_due_duties(b.app, at("2026-10-05 09:59"))
-    assert "notice:2026Q3" in await run_due_duties(b.app, at("2026-10-05 10:00"))
+    assert "notice:2026Q3" not in await run_due_duties(b.app, at("2026-10-08 09:59"))
+    assert "notice:2026Q3" in await run_due_duties(b.app, at("2026-10-08 10:00"))
     [notice] = [c for c in group_calls(b) if "第三季度扣分、处罚、奖励情况通报" in (c.text or "")]
     assert "冯科员 迟到,扣 0.5 分(8月3日)" in (notice.text or "")
-    assert "至10月12日止" in (notice.text or "")
+    assert "至10月14日止" in (notice.text or "")  # 10 October is worked
     assert markup(notice) == [[{"text": "申诉", "callback_data": "apn:2026Q3"}]]
     with Session(b.svc.engine) as s:
         row = s.get(PublicNotice, "2026Q3")
-        assert row is not None and row.window_closes == date(2026, 10, 12)
+        assert row is not None and row.window_closes == date(2026, 10, 14)
 
-    clock.move_to(at("2026-10-08 15:00"))
+    clock.move_to(at("2026-10-09 15:00"))
     since = len(b.api.calls)
     b.api.inject_callback(USERS["冯科员"], notice, data="apn:2026Q3")
     private = await b.api.wait_for_message(USERS["冯科员"], since=since, timeout=10)
@@ -221,9 +221,9 @@ async def test_the_quarterly_notice_opens_a_window_and_its_button_lists_ones_own
     answer = await b.press("王五", notice, "申诉")  # named nowhere in the notice
     assert "没有扣分记录" in str(answer.params.get("text"))
 
-    clock.move_to(at("2026-10-13 09:00"))
+    clock.move_to(at("2026-10-15 09:00"))
     answer = await b.press("冯科员", notice, "申诉")
-    assert "公示期已于10月12日结束" in str(answer.params.get("text"))
+    assert "公示期已于10月14日结束" in str(answer.params.get("text"))
 
 
 async def test_the_h1_bulletin_reaches_the_group_with_its_chart_and_excel(
@@ -232,8 +232,8 @@ async def test_the_h1_bulletin_reaches_the_group_with_its_chart_and_excel(
     b = bureau_in_june
     b.svc.core.record_finding("张三 旷工", fact_date=date(2026, 5, 6), by="李督查", now=at(
         "2026-05-06 09:00"))  # fmt: skip
-    assert "bulletin:2026H1" not in await run_due_duties(b.app, at("2026-07-05 09:59"))
-    assert "bulletin:2026H1" in await run_due_duties(b.app, at("2026-07-05 10:00"))
+    assert "bulletin:2026H1" not in await run_due_duties(b.app, at("2026-07-06 09:59"))
+    assert "bulletin:2026H1" in await run_due_duties(b.app, at("2026-07-06 10:00"))
     [text] = [c for c in group_calls(b, "sendMessage") if "考核测算通报" in (c.text or "")]
     assert (text.text or "").startswith("某某单位 2026年上半年考核测算通报\n截至6月30日,共 8 人")
     assert "张三(执法监察科) 98 分:机关日常扣2" in (text.text or "")
@@ -251,7 +251,7 @@ async def test_without_a_cjk_font_the_bulletin_is_text_and_excel(
 ) -> None:
     monkeypatch.setattr(bulletins, "find_cjk_font", lambda: None)
     b = bureau_in_june
-    assert "bulletin:2026H1" in await run_due_duties(b.app, at("2026-07-05 10:00"))
+    assert "bulletin:2026H1" in await run_due_duties(b.app, at("2026-07-06 10:00"))
     assert group_calls(b, "sendPhoto") == [] and len(group_calls(b, "sendDocument")) == 1
 
 
@@ -285,8 +285,8 @@ async def test_year_end_proposals_are_cards_the_office_confirms_or_dismisses(
                     s.add(StudySubmission(person_id=pid, kind=kind, chars=chars, fact_date=day,
                                           recorded_at=NOW))  # fmt: skip
         s.commit()
-    assert "proposals:2026" not in await run_due_duties(b.app, at("2026-12-20 08:59"))
-    assert "proposals:2026" in await run_due_duties(b.app, at("2026-12-20 09:00"))
+    assert "proposals:2026" not in await run_due_duties(b.app, at("2026-12-21 08:59"))
+    assert "proposals:2026" in await run_due_duties(b.app, at("2026-12-21 09:00"))
     office = [c for c in b.api.sent(USERS["李督查"]) if markup(c)]
     assert [m[0][0]["text"] for m in map(markup, office)] == ["确认扣分", "确认扣分"]
     assert any("共有 2 条扣分建议" in t for t in b.texts_to("李督查"))
@@ -325,7 +325,7 @@ async def test_year_end_proposals_are_cards_the_office_confirms_or_dismisses(
 @pytest.mark.parametrize("who", ["冯科员", "陈局", "周组长"])
 async def test_only_the_office_may_decide_proposals(bureau_in_june: Bureau, who: str) -> None:
     b = bureau_in_june
-    await run_due_duties(b.app, at("2026-12-20 09:00"))
+    await run_due_duties(b.app, at("2026-12-21 09:00"))
     card = next(c for c in b.api.sent(USERS["李督查"]) if markup(c))
     answer = await b.press(who, card, "确认扣分")
     assert "没有这项操作的权限" in (answer.text or str(answer.params.get("text")))
@@ -337,11 +337,26 @@ async def test_the_leading_group_is_reminded_from_january_until_the_year_is_fina
     bureau_in_june: Bureau,
 ) -> None:
     b = bureau_in_june
-    assert "review:2027-01" in await run_due_duties(b.app, at("2027-01-03 09:00"))
+    assert "review:2027-01" in await run_due_duties(b.app, at("2027-01-04 09:00"))
     reminded = {n for n in USERS if any("2026年度考核截止提醒" in t for t in b.texts_to(n))}
     assert reminded == {"周组长"}
     [text] = [t for t in b.texts_to("周组长") if "截止提醒" in t]
     assert "2027年2月底前完成" in text and "尚有 8 人的述职测评分数未录入" in text
+
+
+async def test_the_office_is_told_once_that_next_years_holiday_schedule_is_unknown(
+    bureau_in_june: Bureau,
+) -> None:
+    b = bureau_in_june
+    # 1 December 2030 is a Sunday; the holidays package has no schedule for 2031
+    assert "workdays:2031" not in await run_due_duties(b.app, at("2030-12-01 09:00"))
+    assert "workdays:2031" in await run_due_duties(b.app, at("2030-12-02 09:00"))
+    told = {n for n in USERS if any("2031年节假日安排尚未录入" in t for t in b.texts_to(n))}
+    assert told == {"李督查", "管理员甲"}
+    [text] = [t for t in b.texts_to("管理员甲") if "2031年节假日安排" in t]
+    assert "KAOHE_RULES_FILE" in text and "workdays = [2031-" in text
+    assert "workdays:2031" not in await run_due_duties(b.app, at("2030-12-15 09:00"))
+    assert sum("2031年节假日安排" in t for t in b.texts_to("李督查")) == 1
 
 
 async def test_finalize_refuses_without_review_scores_then_locks_and_posts_once(

@@ -58,6 +58,7 @@ class Planning:
 
     rules: Rules
     tz: tzinfo
+    rules_file: str = ""  # where the bureau's rules file is, for the 调休 notice
 
 
 def _private(name: str, account: Account, message: Say) -> Part:
@@ -195,6 +196,13 @@ def plan_annual(p: Planning, session: Session, duty: Duty, now: datetime) -> Pla
     return Plan(parts, detail=f"{len(result.standings)} graded")
 
 
+def plan_workdays_unknown(p: Planning, session: Session, duty: Duty, now: datetime) -> Plan:
+    """December: next year's 调休 is not yet known; the office is told how to add it."""
+    text = say("duty_workdays_unknown.html.j2", year=int(duty.subject), rules_file=p.rules_file)
+    parts = [_private("p", a, text) for a in duties.bound_accounts(session, INSPECTOR, ADMIN)]
+    return Plan(parts, detail=f"{len(parts)} told")
+
+
 PLANS: dict[str, Callable[[Planning, Session, Duty, datetime], Plan]] = {
     "reminder": plan_reminder,
     "spotcheck": plan_spot_check,
@@ -202,5 +210,6 @@ PLANS: dict[str, Callable[[Planning, Session, Duty, datetime], Plan]] = {
     "bulletin": plan_bulletin,
     "proposals": plan_proposals,
     "review": plan_review,
+    "workdays": plan_workdays_unknown,
     "annual": plan_annual,
 }

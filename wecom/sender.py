@@ -5,13 +5,13 @@ actions become a line saying what to send to the 钉钉 robot instead."""
 from __future__ import annotations
 
 from pydantic import SecretStr
+from wecom.robot import WeComError, WeComRobot
 
 from dingtalk.commands import command
 from dingtalk.render import markdown_of
 from templates.views import Views
 from usecases.messages import Copy, Say, say
 from usecases.outbox import DeliveryFailed, Undeliverable
-from wecom.robot import WeComError, WeComRobot
 
 WECOM = "wecom"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 DUTY_SOURCE = "duty"  # the source of entries the duties record (year-end proposals)
+ATTENDANCE_SOURCE = "attendance"  # entries confirmed from an attendance export
 
 
 def aware(value: datetime, tz: tzinfo) -> datetime:

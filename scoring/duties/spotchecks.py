@@ -12,13 +12,14 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from scoring import ledger
-from scoring.duties.common import DUTY_SOURCE
+from scoring.duties.common import ATTENDANCE_SOURCE, DUTY_SOURCE
 from scoring.models import Entry, SpotCheck
 
 
 def spot_checks(session: Session, year: int, month: int) -> int:
     """Spot checks in a month: those recorded with /checked (even finding nothing), and
-    deductions dated in it (year-end proposals left out). 0: no spot check recorded."""
+    deductions dated in it (year-end proposals and attendance imports left out: neither is
+    a check someone made). 0: no spot check recorded."""
     start = date(year, month, 1)
     end = date(year + month // 12, month % 12 + 1, 1)
     findings = session.exec(
@@ -28,7 +29,7 @@ def spot_checks(session: Session, year: int, month: int) -> int:
             Entry.kind == "deduction",
             col(Entry.fact_date) >= start,
             col(Entry.fact_date) < end,
-            col(Entry.source) != DUTY_SOURCE,
+            col(Entry.source).not_in((DUTY_SOURCE, ATTENDANCE_SOURCE)),
         )
     ).one()
     checks = session.exec(
