@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bot handlers scoring tests bench
+	$(BIN)/mypy bot dingtalk wecom fakes handlers scoring tests bench
 
 # The PostgreSQL tests run against a throwaway server that .ci/postgres starts (or skip).
 pytest: install fonts

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scoring.db import DEFAULT_DATABASE_URL
@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     rules_file: str | None = None
     rate_limit: bool = True
     webhook_secret: str = ""
+    dingtalk_client_id: str = ""
+    dingtalk_client_secret: SecretStr | None = None
+    dingtalk_robot_code: str = ""
+    dingtalk_openapi_url: str = "https://api.dingtalk.com"
+    dingtalk_oapi_url: str = "https://oapi.dingtalk.com"
+    dingtalk_group_id: str | None = None
+    wecom_webhook_url: SecretStr | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -37,10 +44,34 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from None
         return value
 
-    @field_validator("group_chat_id", "rules_file", mode="before")
+    @field_validator(
+        "group_chat_id",
+        "rules_file",
+        "dingtalk_client_secret",
+        "dingtalk_group_id",
+        "wecom_webhook_url",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("dingtalk_openapi_url", "dingtalk_oapi_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _robot_code_defaults_to_app_key(self) -> Settings:
+        """DingTalk gives an app's own robot the app's AppKey as its code."""
+        if not self.dingtalk_robot_code:
+            self.dingtalk_robot_code = self.dingtalk_client_id
+        return self
+
+    @property
+    def dingtalk_configured(self) -> bool:
+        """Both DingTalk credentials are set, so `kaohe run` can start the DingTalk robot."""
+        return bool(self.dingtalk_client_id and self.dingtalk_client_secret)
 
     @cached_property
     def tz(self) -> ZoneInfo:
