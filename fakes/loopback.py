@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any, Self
@@ -26,6 +27,7 @@ class LoopbackServer:
 
     def __init__(self) -> None:
         self.changes = Changes()
+        self.closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
         self._port = 0
@@ -42,10 +44,16 @@ class LoopbackServer:
     async def on_stop(self) -> None:
         """Wake and end whatever the fake has running before the server goes (subclasses)."""
 
+    async def hang(self) -> web.Response:
+        """Answer nothing until the fake stops (for the caller's timeout to end the call)."""
+        await self.closing.wait()
+        return json_response({"errmsg": "fake stopping"}, status=503)
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on ``host:port`` (port 0 picks a free one)."""
         if self._runner is not None:
             raise RuntimeError(f"{self.name} is already running")
+        self.closing.clear()
         app = web.Application(client_max_size=self.max_body)
         self.add_routes(app)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -60,6 +68,7 @@ class LoopbackServer:
         """Shut the server down."""
         if self._runner is None:
             return
+        self.closing.set()
         await self.on_stop()
         runner, self._runner = self._runner, None
         await runner.cleanup()

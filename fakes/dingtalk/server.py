@@ -122,6 +122,7 @@ class _Script:
     status: int | None
     errcode: int | None
     remaining: int
+    after: int
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -197,7 +198,6 @@ class FakeDingTalk(LoopbackServer):
         self._live: _Connection | None = None
         self._queue: asyncio.Queue[tuple[Frame, bool]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
-        self._closing = asyncio.Event()
         self._last_sweep = float("-inf")
         self._ids = itertools.count(1)
 
@@ -253,12 +253,18 @@ class FakeDingTalk(LoopbackServer):
         return self.users[staff_id]
 
     def fail_next(
-        self, path: str, status: int | None = 500, *, times: int = 1, errcode: int | None = None
+        self,
+        path: str,
+        status: int | None = 500,
+        *,
+        times: int = 1,
+        errcode: int | None = None,
+        after: int = 0,
     ) -> None:
-        """The next ``times`` calls to ``path`` answer HTTP ``status`` (an oapi path with
-        ``errcode``: HTTP 200 and that errcode). ``status=None``: they hang until the fake
-        stops, for the caller's timeout to end them."""
-        self._scripts.setdefault(path, []).append(_Script(status, errcode, times))
+        """After ``after`` more calls to ``path`` pass, the next ``times`` answer HTTP
+        ``status`` (with ``errcode``, for an oapi path: HTTP 200 and that errcode);
+        ``status=None``: they hang until the fake stops, for the caller's timeout to end them."""
+        self._scripts.setdefault(path, []).append(_Script(status, errcode, times, after))
 
     def hang_next(self, path: str, *, times: int = 1) -> None:
         """The next ``times`` calls to ``path`` never answer."""
@@ -293,7 +299,7 @@ class FakeDingTalk(LoopbackServer):
     ) -> str:
         """``user`` (a staff id) writes ``text`` to the robot; the message's msgId."""
         content = text_content(text, group=conversation == GROUP)
-        return self._inject(user, content, conversation, at=at, msg_id=msg_id, nick=nick)
+        return self.inject(user, content, conversation, at=at, msg_id=msg_id, nick=nick)
 
     def inject_picture(
         self,
@@ -308,7 +314,7 @@ class FakeDingTalk(LoopbackServer):
     ) -> str:
         """``user`` sends a picture (with ``text``: a richText message); the msgId."""
         content = picture_content(self.store_file(image), text)
-        return self._inject(user, content, conversation, at=at, msg_id=msg_id, nick=nick)
+        return self.inject(user, content, conversation, at=at, msg_id=msg_id, nick=nick)
 
     def redeliver(self, msg_id: str) -> None:
         """Push the message ``msg_id`` again now, acknowledged or not (it wants a new ACK)."""
@@ -316,16 +322,18 @@ class FakeDingTalk(LoopbackServer):
         found.acked = False
         self._queue.put_nowait((found, True))
 
-    def _inject(
+    def inject(
         self,
         user: str,
         content: dict[str, Any],
-        conversation: str,
+        conversation: str = PRIVATE,
         *,
-        at: bool,
-        msg_id: str | None,
-        nick: str | None,
+        at: bool = True,
+        msg_id: str | None = None,
+        nick: str | None = None,
     ) -> str:
+        """``user`` sends a message whose ``msgtype`` and body are ``content`` (audio, file …
+        or a malformed one); the msgId."""
         if conversation not in (PRIVATE, GROUP):
             raise ValueError(f"conversation is {PRIVATE!r} or {GROUP!r}, not {conversation!r}")
         msg_id = msg_id or f"msg{uuid.uuid4().hex}"
@@ -506,12 +514,10 @@ class FakeDingTalk(LoopbackServer):
         app.router.add_post(OAPI_UPLOAD_PATH, self._oapi_upload)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._closing.clear()
         await super().start(host, port)
         self._tasks = [asyncio.create_task(self._pusher()), asyncio.create_task(self._sweeper())]
 
     async def on_stop(self) -> None:
-        self._closing.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -523,9 +529,8 @@ class FakeDingTalk(LoopbackServer):
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
         scripted = self._scripted(request.path)
-        if scripted is not None and scripted.status is None:
-            await self._closing.wait()
-            return _error(503, "ServiceUnavailable", "fake stopping")
+        if scripted is not None and scripted.status is None and scripted.errcode is None:
+            return await self.hang()
         if scripted is not None:
             response: web.StreamResponse = (
                 _oapi_error(scripted.errcode, "系统繁忙")
@@ -553,6 +558,9 @@ class FakeDingTalk(LoopbackServer):
         if not queue:
             return None
         script = queue[0]
+        if script.after > 0:
+            script.after -= 1
+            return None
         script.remaining -= 1
         if script.remaining <= 0:
             queue.pop(0)
