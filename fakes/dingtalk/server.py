@@ -55,6 +55,7 @@ PARAM_FIELDS = {
 }
 PRIVATE = "private"
 GROUP = "group"
+BODY: web.RequestKey[Any] = web.RequestKey("body", object)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         body = await request.json()
     except ValueError:
         body = None
-    request["body"] = body
+    request[BODY] = body
     return body if isinstance(body, dict) else {}
 
 
@@ -546,7 +547,7 @@ class FakeDingTalk(LoopbackServer):
                 request.method,
                 request.path,
                 dict(request.query),
-                request.get("body"),
+                request.get(BODY),
                 response.status,
             )
             self.state.calls.append(call)
@@ -761,7 +762,7 @@ class FakeDingTalk(LoopbackServer):
         if not isinstance(upload, web.FileField):
             return _oapi_error(40005, "缺少 media 文件")
         data = upload.file.read()
-        request["body"] = {"type": media_type, "filename": upload.filename, "size": len(data)}
+        request[BODY] = {"type": media_type, "filename": upload.filename, "size": len(data)}
         if PurePath(upload.filename).suffix.lower() not in MEDIA_SUFFIXES[media_type]:
             return _oapi_error(40005, "不合法的文件类型")
         if not data or len(data) > MAX_MEDIA_BYTES:
