@@ -35,8 +35,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -184,20 +183,20 @@ def _oapi_answer(response: httpx.Response, what: str) -> dict[str, Any]:
 class DingTalkApi:
     """The robot's side of DingTalk's server APIs, with its tokens cached.
 
-    ``async with DingTalkApi(...) as api:`` or call :meth:`aclose` when done (unless an
-    ``http`` client was passed in, which stays the caller's to close).
+    ``http`` is the caller's client (one for every messenger, closed by the caller on
+    shutdown); each call sets its own timeout.
     """
 
     def __init__(
         self,
         *,
+        http: httpx.AsyncClient,
         client_id: str,
         client_secret: SecretStr | str,
         robot_code: str,
         openapi_url: str = "https://api.dingtalk.com",
         oapi_url: str = "https://oapi.dingtalk.com",
         timeout: float = DEFAULT_TIMEOUT,
-        http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client_id = client_id
@@ -206,26 +205,9 @@ class DingTalkApi:
         self._openapi_url = openapi_url.rstrip("/")
         self._oapi_url = oapi_url.rstrip("/")
         self._timeout = timeout
-        self._http = http or httpx.AsyncClient()
-        self._own_http = http is None
+        self._http = http
         self._token = _Token(self._fetch_token, clock)
         self._oapi_token = _Token(self._fetch_oapi_token, clock)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this object made it."""
-        if self._own_http:
-            await self._http.aclose()
 
     # -- sending ------------------------------------------------------------------------------
 

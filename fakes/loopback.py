@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from typing import Any, Self
 
 from aiohttp import web
@@ -12,6 +13,13 @@ from aiohttp import web
 from fakes.waiting import Changes
 
 logger = logging.getLogger(__name__)
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (for "DingTalk cannot be reached")."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def json_response(body: Any, status: int = 200) -> web.Response:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -18,6 +18,7 @@ from fakes.dingtalk import (
     USERS_SEND_PATH,
     FakeDingTalk,
 )
+from fakes.loopback import unused_port
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 32
 XLSX = b"PK\x03\x04" + b"\x02" * 64
@@ -29,6 +30,12 @@ def clock() -> FakeClock:
 
 
 @pytest_asyncio.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeDingTalk]:
     async with FakeDingTalk() as server:
         for staff_id, nick in (("zhangsan", "张三"), ("lisi", "李四")):
@@ -37,9 +44,15 @@ async def fake() -> AsyncIterator[FakeDingTalk]:
 
 
 def make_api(
-    fake: FakeDingTalk, clock: FakeClock, *, secret: str | None = None, timeout: float = 2.0
+    fake: FakeDingTalk,
+    clock: FakeClock,
+    http: httpx.AsyncClient,
+    *,
+    secret: str | None = None,
+    timeout: float = 2.0,
 ) -> DingTalkApi:
     return DingTalkApi(
+        http=http,
         client_id=fake.client_id,
         client_secret=secret or fake.client_secret,
         robot_code=fake.robot_code,
@@ -50,10 +63,17 @@ def make_api(
     )
 
 
-@pytest_asyncio.fixture
-async def api(fake: FakeDingTalk, clock: FakeClock) -> AsyncIterator[DingTalkApi]:
-    async with make_api(fake, clock) as client:
-        yield client
+@pytest.fixture
+def api(fake: FakeDingTalk, clock: FakeClock, http: httpx.AsyncClient) -> DingTalkApi:
+    return make_api(fake, clock, http)
+
+
+def add_staff(fake: FakeDingTalk, count: int) -> list[str]:
+    """``count`` more people in the organisation; their staff ids."""
+    staff = [f"u{i:02}" for i in range(count)]
+    for person in staff:
+        fake.add_user(person)
+    return staff
 
 
 async def test_a_markdown_message_reaches_each_person_with_its_title_and_text(
@@ -73,9 +93,7 @@ async def test_a_markdown_message_reaches_each_person_with_its_title_and_text(
 async def test_more_than_twenty_people_are_sent_in_batches_of_twenty(
     api: DingTalkApi, fake: FakeDingTalk
 ) -> None:
-    staff = [f"u{i:02}" for i in range(45)]
-    for person in staff:
-        fake.add_user(person)
+    staff = add_staff(fake, 45)
 
     await api.send_text(Users(tuple(staff)), "季度公示已发布")
 
@@ -148,9 +166,7 @@ async def test_a_throttled_or_failing_send_is_retryable_and_the_retry_arrives_on
 async def test_a_failed_second_batch_names_only_the_people_not_reached(
     api: DingTalkApi, fake: FakeDingTalk
 ) -> None:
-    staff = [f"u{i:02}" for i in range(25)]
-    for person in staff:
-        fake.add_user(person)
+    staff = add_staff(fake, 25)
     fake.fail_next(USERS_SEND_PATH, 500, after=1)
 
     with pytest.raises(DingTalkError) as caught:
@@ -189,37 +205,35 @@ async def test_a_group_the_robot_is_not_in_is_final(api: DingTalkApi) -> None:
 
 
 async def test_a_wrong_app_secret_is_final_and_never_in_the_error(
-    fake: FakeDingTalk, clock: FakeClock
+    fake: FakeDingTalk, clock: FakeClock, http: httpx.AsyncClient
 ) -> None:
-    async with make_api(fake, clock, secret="wrong-secret-123") as api:
-        with pytest.raises(DingTalkError) as caught:
-            await api.send_to_users(["zhangsan"], "t", "x")
+    api = make_api(fake, clock, http, secret="wrong-secret-123")
+    with pytest.raises(DingTalkError) as caught:
+        await api.send_to_users(["zhangsan"], "t", "x")
     assert not caught.value.retryable
     assert "wrong-secret-123" not in str(caught.value)
 
 
 async def test_a_call_that_never_answers_times_out_as_retryable(
-    fake: FakeDingTalk, clock: FakeClock
+    fake: FakeDingTalk, clock: FakeClock, http: httpx.AsyncClient
 ) -> None:
     fake.hang_next(USERS_SEND_PATH)
     started = time.monotonic()
-    async with make_api(fake, clock, timeout=0.3) as api:
-        with pytest.raises(DingTalkError) as caught:
-            await api.send_to_users(["zhangsan"], "t", "x")
+    with pytest.raises(DingTalkError) as caught:
+        await make_api(fake, clock, http, timeout=0.3).send_to_users(["zhangsan"], "t", "x")
     assert caught.value.retryable
     assert time.monotonic() - started < 5
 
 
-async def test_an_unreachable_dingtalk_is_retryable(clock: FakeClock) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+async def test_an_unreachable_dingtalk_is_retryable(
+    clock: FakeClock, http: httpx.AsyncClient
+) -> None:
+    url = f"http://127.0.0.1:{unused_port()}"
     api = DingTalkApi(
-        client_id="k", client_secret="s", robot_code="k", openapi_url=url, oapi_url=url, clock=clock
+        http=http, client_id="k", client_secret="s", robot_code="k", openapi_url=url, oapi_url=url
     )
-    async with api:
-        with pytest.raises(DingTalkError) as caught:
-            await api.send_to_users(["zhangsan"], "t", "x")
+    with pytest.raises(DingTalkError) as caught:
+        await api.send_to_users(["zhangsan"], "t", "x")
     assert caught.value.retryable
 
 

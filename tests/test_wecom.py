@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import pytest_asyncio
 
 from fakes.clock import FakeClock
+from fakes.loopback import unused_port
 from fakes.wecom import FakeWeComWebhook
 from wecom.robot import (
     MARKDOWN_LIMIT,
@@ -34,9 +35,20 @@ async def webhook(clock: FakeClock) -> AsyncIterator[FakeWeComWebhook]:
 
 
 @pytest_asyncio.fixture
-async def robot(webhook: FakeWeComWebhook, clock: FakeClock) -> AsyncIterator[WeComRobot]:
-    async with WeComRobot(webhook.webhook_url, clock=clock, sleep=clock.sleep) as robot:
-        yield robot
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def make_robot(
+    url: str, clock: FakeClock, http: httpx.AsyncClient, *, timeout: float = 2.0
+) -> WeComRobot:
+    return WeComRobot(url, http=http, timeout=timeout, clock=clock, sleep=clock.sleep)
+
+
+@pytest.fixture
+def robot(webhook: FakeWeComWebhook, clock: FakeClock, http: httpx.AsyncClient) -> WeComRobot:
+    return make_robot(webhook.webhook_url, clock, http)
 
 
 def bulletin(lines: int) -> str:
@@ -109,13 +121,14 @@ async def test_a_rate_limited_answer_waits_a_minute_and_the_message_still_arrive
 
 
 async def test_a_robot_rate_limited_for_good_gives_up_with_a_retryable_error(
-    webhook: FakeWeComWebhook, clock: FakeClock
+    webhook: FakeWeComWebhook, clock: FakeClock, http: httpx.AsyncClient
 ) -> None:
     webhook.fail_next(45009, times=10)
-    robot = WeComRobot(webhook.webhook_url, clock=clock, sleep=clock.sleep, rate_retries=2)
-    async with robot:
-        with pytest.raises(WeComError) as caught:
-            await robot.send_text("半年通报")
+    robot = WeComRobot(
+        webhook.webhook_url, http=http, clock=clock, sleep=clock.sleep, rate_retries=2
+    )
+    with pytest.raises(WeComError) as caught:
+        await robot.send_text("半年通报")
     assert caught.value.retryable and caught.value.errcode == 45009
     assert len(webhook.rejected) == 3 and webhook.messages == []
 
@@ -152,34 +165,30 @@ async def test_a_file_is_uploaded_to_the_robot_then_posted(
 
 
 async def test_a_wrong_key_is_final_and_the_key_is_not_in_the_error(
-    webhook: FakeWeComWebhook, clock: FakeClock
+    webhook: FakeWeComWebhook, clock: FakeClock, http: httpx.AsyncClient
 ) -> None:
     url = webhook.webhook_url.replace(webhook.key, "leaked-secret-key")
-    async with WeComRobot(url, clock=clock, sleep=clock.sleep) as robot:
-        with pytest.raises(WeComError) as caught:
-            await robot.send_text("提醒")
+    with pytest.raises(WeComError) as caught:
+        await make_robot(url, clock, http).send_text("提醒")
     assert not caught.value.retryable and caught.value.errcode == 93000
     assert "leaked-secret-key" not in str(caught.value)
 
 
 async def test_a_webhook_that_never_answers_times_out_as_retryable(
-    webhook: FakeWeComWebhook, clock: FakeClock
+    webhook: FakeWeComWebhook, clock: FakeClock, http: httpx.AsyncClient
 ) -> None:
     webhook.hang_next()
     started = time.monotonic()
-    async with WeComRobot(webhook.webhook_url, timeout=0.3, clock=clock, sleep=clock.sleep) as r:
-        with pytest.raises(WeComError) as caught:
-            await r.send_text("提醒")
+    with pytest.raises(WeComError) as caught:
+        await make_robot(webhook.webhook_url, clock, http, timeout=0.3).send_text("提醒")
     assert caught.value.retryable
     assert time.monotonic() - started < 5
 
 
-async def test_an_unreachable_webhook_is_retryable(clock: FakeClock) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/cgi-bin/webhook/send?key=k"
-    async with WeComRobot(url, timeout=2, clock=clock, sleep=clock.sleep) as robot:
-        with pytest.raises(WeComError) as caught:
-            await robot.send_text("提醒")
+async def test_an_unreachable_webhook_is_retryable(
+    clock: FakeClock, http: httpx.AsyncClient
+) -> None:
+    url = f"http://127.0.0.1:{unused_port()}/cgi-bin/webhook/send?key=k"
+    with pytest.raises(WeComError) as caught:
+        await make_robot(url, clock, http).send_text("提醒")
     assert caught.value.retryable

@@ -27,8 +27,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -96,17 +95,15 @@ def split_utf8(text: str, limit: int) -> list[str]:
 
 
 class WeComRobot:
-    """One group robot. ``clock`` and ``sleep`` are injectable so tests need not wait a minute.
-
-    ``async with WeComRobot(url) as robot:`` or call :meth:`aclose` when done.
-    """
+    """One group robot. ``http`` is the caller's client (closed by the caller on shutdown);
+    ``clock`` and ``sleep`` are injectable so tests need not wait a minute."""
 
     def __init__(
         self,
         webhook_url: SecretStr | str,
         *,
+        http: httpx.AsyncClient,
         timeout: float = DEFAULT_TIMEOUT,
-        http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rate_retries: int = 3,
@@ -117,29 +114,12 @@ class WeComRobot:
             {"type": "file"}
         )
         self._timeout = timeout
-        self._http = http or httpx.AsyncClient()
-        self._own_http = http is None
+        self._http = http
         self._clock = clock
         self._sleep = sleep
         self._rate_retries = rate_retries
         self._sent: deque[float] = deque()
         self._lock = asyncio.Lock()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this object made it."""
-        if self._own_http:
-            await self._http.aclose()
 
     async def send_text(self, content: str) -> None:
         """Plain text, as several messages if it is over 2048 bytes."""

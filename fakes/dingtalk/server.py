@@ -671,11 +671,24 @@ class FakeDingTalk(LoopbackServer):
             return _error(400, "invalidParameter.mediaId", f"无效的 {wanted} mediaId")
         return param, media
 
-    async def _users_send(self, request: web.Request) -> web.Response:
+    async def _robot_message(
+        self, request: web.Request
+    ) -> tuple[dict[str, Any], dict[str, Any], Media | None] | web.Response:
+        """A send's body, its message parameters and media, or the error answer."""
         body = await _json_body(request)
         refused = self._refuse(request, body)
         if refused is not None:
             return refused
+        message = self._message(body)
+        if isinstance(message, web.Response):
+            return message
+        return body, *message
+
+    async def _users_send(self, request: web.Request) -> web.Response:
+        checked = await self._robot_message(request)
+        if isinstance(checked, web.Response):
+            return checked
+        body, param, media = checked
         user_ids = body.get("userIds")
         if (
             not isinstance(user_ids, list)
@@ -683,10 +696,6 @@ class FakeDingTalk(LoopbackServer):
             or not all(isinstance(u, str) for u in user_ids)
         ):
             return _error(400, "invalidParameter.userIds", "userIds 为 1 到 20 个 userId")
-        message = self._message(body)
-        if isinstance(message, web.Response):
-            return message
-        param, media = message
         invalid = [u for u in user_ids if u not in self.users]
         held = [u for u in user_ids if u not in invalid and self._flow_controlled.get(u, 0) > 0]
         for user in user_ids:
@@ -704,19 +713,15 @@ class FakeDingTalk(LoopbackServer):
         )
 
     async def _group_send(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
-        refused = self._refuse(request, body)
-        if refused is not None:
-            return refused
+        checked = await self._robot_message(request)
+        if isinstance(checked, web.Response):
+            return checked
+        body, param, media = checked
         group = body.get("openConversationId")
         if group not in self.groups:
             return _error(400, "invalidParameter.openConversationId", "机器人不在该群或群不存在")
         if len(str(body.get("msgParam", "")).encode()) > MAX_GROUP_PARAM_BYTES:
             return _error(400, "invalidParameter.msgParam", "msgParam 超过 15000 字节")
-        message = self._message(body)
-        if isinstance(message, web.Response):
-            return message
-        param, media = message
         self.state.sends.append(Sent(str(group), True, body["msgKey"], param, media))
         self.changes.fire()
         return json_response({"processQueryKey": uuid.uuid4().hex})
