@@ -47,6 +47,10 @@ from pydantic import SecretStr
 
 logger = logging.getLogger(__name__)
 sdk_logger = logging.getLogger("dingtalk.sdk")
+# What the SDK logs once we stop it (the cancelled connection, frames refused while stopping)
+# is expected: it goes to a logger that only passes CRITICAL.
+sdk_stopping_logger = logging.getLogger("dingtalk.sdk.stopping")
+sdk_stopping_logger.setLevel(logging.CRITICAL)
 
 OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
 # The SDK's modules that copied DINGTALK_OPENAPI_ENDPOINT at import time.
@@ -255,6 +259,7 @@ class DingTalkStream:
     async def _deliver(self, incoming: Incoming) -> None:
         """In the SDK's loop: run ``on_message`` in the caller's loop and wait for it."""
         if self._stopping or self._loop is None:
+            logger.info("DingTalk message %s left for DingTalk to push again", incoming.message_id)
             raise StreamStopping(f"stopping; {incoming.message_id} left for DingTalk to push again")
         future = asyncio.run_coroutine_threadsafe(self._on_message(incoming), self._loop)
         try:
@@ -284,6 +289,7 @@ class DingTalkStream:
         started.set_result(None)
         halted = asyncio.create_task(self._halt.wait())
         await asyncio.wait({runner, halted}, return_when=asyncio.FIRST_COMPLETED)
+        client.logger = sdk_stopping_logger
         try:
             await asyncio.wait_for(client.idle.wait(), self._grace)
         except TimeoutError:
