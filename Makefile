@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bot handlers scoring usecases templates tests bench fakes demo
+	$(BIN)/mypy bot handlers dingtalk wecom scoring usecases templates tests bench fakes demo
 
 # The PostgreSQL tests run against a throwaway server that .ci/postgres starts (or skip).
 pytest: install fonts

@@ -11,7 +11,6 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.duties import schedule_duties
-from bot.messengers import Others
 from bot.services import Services
 from bot.settings import Settings
 from handlers import register
@@ -49,13 +48,19 @@ def build_application(
     belong to the caller.
     """
     svc = services or Services.build(settings)
-    others = Others(svc, settings)  # 钉钉 and 企业微信, when configured
+    others = None
+    if settings.dingtalk_configured or settings.wecom_webhook_url is not None:
+        from bot.messengers import Others  # their SDKs only where they are configured
+
+        others = Others(svc, settings)  # 钉钉 and 企业微信 beside Telegram
 
     async def post_init(app: Application) -> None:
-        await others.start()
+        if others is not None:
+            await others.start()
 
     async def post_shutdown(app: Application) -> None:
-        await others.stop()
+        if others is not None:
+            await others.stop()
         svc.outbox.senders.pop(TelegramSender.name, None)
         if services is None:
             svc.close()

@@ -14,14 +14,16 @@ import contextlib
 import logging
 import signal
 
-from dingtalk.openapi import DingTalkApi
-from dingtalk.stream import DingTalkStream
+import httpx
 
 from bot.duties import TICK_SECONDS
 from bot.services import Services
 from bot.settings import Settings
 from dingtalk.chat import DingTalkChat
+from dingtalk.openapi import DingTalkApi
 from dingtalk.sender import DingTalkSender
+from dingtalk.stream import DingTalkStream
+from wecom.robot import WeComRobot
 from wecom.sender import WeComSender
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class Others:
         self.api: DingTalkApi | None = None
         self.wecom: WeComSender | None = None
         self.chat: DingTalkChat | None = None
+        self.http: httpx.AsyncClient | None = None
 
     @property
     def names(self) -> list[str]:
@@ -48,12 +51,14 @@ class Others:
     async def start(self) -> None:
         """Start every configured messenger; their senders join the outbox."""
         s, svc = self.settings, self.svc
+        self.http = http = httpx.AsyncClient()  # one client for both; each call its timeout
         if s.wecom_webhook_url is not None:
-            self.wecom = WeComSender.of(s.wecom_webhook_url, svc.views)
+            self.wecom = WeComSender(WeComRobot(s.wecom_webhook_url, http=http), svc.views)
             svc.outbox.add(self.wecom)
         if s.dingtalk_configured:
             assert s.dingtalk_client_secret is not None
             self.api = DingTalkApi(
+                http=http,
                 client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
                 robot_code=s.dingtalk_robot_code, openapi_url=s.dingtalk_openapi_url,
                 oapi_url=s.dingtalk_oapi_url,
@@ -74,10 +79,8 @@ class Others:
         """Stop receiving, then close the clients."""
         if self.stream is not None:
             await self.stream.stop()
-        if self.api is not None:
-            await self.api.aclose()
-        if self.wecom is not None:
-            await self.wecom.robot.aclose()
+        if self.http is not None:
+            await self.http.aclose()
         for name in ("dt", "wecom"):
             self.svc.outbox.senders.pop(name, None)
 

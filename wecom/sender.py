@@ -4,14 +4,12 @@ actions become a line saying what to send to the 钉钉 robot instead."""
 
 from __future__ import annotations
 
-from pydantic import SecretStr
-from wecom.robot import WeComError, WeComRobot
-
 from dingtalk.commands import command
 from dingtalk.render import markdown_of
 from templates.views import Views
 from usecases.messages import Copy, Say, say
 from usecases.outbox import DeliveryFailed, Undeliverable
+from wecom.robot import WeComError, WeComRobot
 
 WECOM = "wecom"
 
@@ -25,11 +23,6 @@ class WeComSender:
     def __init__(self, robot: WeComRobot, views: Views) -> None:
         self.robot = robot
         self.views = views
-
-    @classmethod
-    def of(cls, webhook_url: SecretStr | str, views: Views) -> WeComSender:
-        """A sender for the robot at this webhook URL."""
-        return cls(WeComRobot(webhook_url), views)
 
     async def to_group(self, message: Say) -> None:
         """The message as WeCom markdown (split by bytes), its file after it."""
