@@ -20,6 +20,7 @@ from bot.duties import TICK_SECONDS
 from bot.services import Services
 from bot.settings import Settings
 from dingtalk.chat import DingTalkChat
+from dingtalk.commands import command
 from dingtalk.openapi import DingTalkApi
 from dingtalk.sender import DingTalkSender
 from dingtalk.stream import DingTalkStream
@@ -53,7 +54,8 @@ class Others:
         s, svc = self.settings, self.svc
         self.http = http = httpx.AsyncClient()  # one client for both; each call its timeout
         if s.wecom_webhook_url is not None:
-            self.wecom = WeComSender(WeComRobot(s.wecom_webhook_url, http=http), svc.views)
+            robot = WeComRobot(s.wecom_webhook_url, http=http)
+            self.wecom = WeComSender(robot, svc.views, command)
             svc.outbox.add(self.wecom)
         if s.dingtalk_configured:
             assert s.dingtalk_client_secret is not None

@@ -4,33 +4,17 @@ links that send their command."""
 
 from __future__ import annotations
 
-import html
-import re
-
 from dingtalk.commands import link
-from templates.views import Views
+from templates.views import Views, markdown_of, plain
 from usecases.messages import Say
 
 TITLE_LIMIT = 20  # characters of the notification title
 TEXT_LIMIT = 4000  # characters of one markdown message (DingTalk takes about 5,000)
-_BOLD = re.compile(r"</?(?:b|strong)>")
-_ITALIC = re.compile(r"</?(?:i|em)>")
-_CODE = re.compile(r"</?(?:code|pre)>")
-_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def markdown_of(html_text: str) -> str:
-    """Our templates' HTML (b, i, code, a) as markdown; every line kept a line."""
-    text = _LINK.sub(lambda m: f"[{m.group(2)}]({html.unescape(m.group(1))})", html_text)
-    text = _CODE.sub("`", _ITALIC.sub("*", _BOLD.sub("**", text)))
-    text = html.unescape(_TAG.sub("", text))
-    return "\n".join(line.rstrip() + "  " if line.strip() else "" for line in text.split("\n"))
 
 
 def plain_title(html_text: str) -> str:
     """The notification title: the message's first line, short."""
-    first = html.unescape(_TAG.sub("", html_text)).strip().split("\n", 1)[0]
+    first = plain(html_text).strip().split("\n", 1)[0]
     return first[:TITLE_LIMIT] or "考核助手"
 
 

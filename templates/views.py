@@ -68,3 +68,17 @@ _TAG = re.compile(r"<[^>]+>")
 def plain(text: str) -> str:
     """An HTML message as a terminal shows it: tags dropped, entities read."""
     return html.unescape(_TAG.sub("", text))
+
+
+_BOLD = re.compile(r"</?(?:b|strong)>")
+_ITALIC = re.compile(r"</?(?:i|em)>")
+_CODE = re.compile(r"</?(?:code|pre)>")
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
+
+
+def markdown_of(html_text: str) -> str:
+    """Our templates' HTML (b, i, code, a) as markdown; every line kept a line."""
+    text = _LINK.sub(lambda m: f"[{m.group(2)}]({html.unescape(m.group(1))})", html_text)
+    text = _CODE.sub("`", _ITALIC.sub("*", _BOLD.sub("**", text)))
+    text = html.unescape(_TAG.sub("", text))
+    return "\n".join(line.rstrip() + "  " if line.strip() else "" for line in text.split("\n"))

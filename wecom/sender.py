@@ -4,10 +4,10 @@ actions become a line saying what to send to the 钉钉 robot instead."""
 
 from __future__ import annotations
 
-from dingtalk.commands import command
-from dingtalk.render import markdown_of
-from templates.views import Views
-from usecases.messages import Copy, Say, say
+from collections.abc import Callable
+
+from templates.views import Views, markdown_of
+from usecases.messages import Action, Copy, Say, say
 from usecases.outbox import DeliveryFailed, Undeliverable
 from wecom.robot import WeComError, WeComRobot
 
@@ -20,15 +20,16 @@ class WeComSender:
     name = WECOM
     has_group = True
 
-    def __init__(self, robot: WeComRobot, views: Views) -> None:
+    def __init__(self, robot: WeComRobot, views: Views, command: Callable[[Action], str]) -> None:
         self.robot = robot
         self.views = views
+        self.command = command  # what to send the 钉钉 robot for an action
 
     async def to_group(self, message: Say) -> None:
         """The message as WeCom markdown (split by bytes), its file after it."""
         text = markdown_of(self.views.say(message))
         hints = [
-            self.views.say(say("wecom_action_hint.html.j2", label=a.label, command=command(a)))
+            self.views.say(say("wecom_action_hint.html.j2", label=a.label, command=self.command(a)))
             for row in message.actions
             for a in row
         ]
