@@ -261,8 +261,8 @@ def print_standings(svc: Services, period: Period) -> None:
     console.print(standings_table(svc.rules, period, svc.core.standings(period)))
 
 
-async def run_demo(out_dir: Path) -> None:
-    """The whole demo."""
+async def run_demo(out_dir: Path, messengers: tuple[str, ...] = ("telegram", "dingtalk")) -> None:
+    """The whole demo: the day in Telegram, then in 钉钉 (or one of them)."""
     rng = random.Random(2026)
     workdir = Path(tempfile.mkdtemp(prefix="kaohe-demo-"))
     api = FakeBotApi(bot_username="kaohe_demo_bot")
@@ -285,7 +285,12 @@ async def run_demo(out_dir: Path) -> None:
         console.print(f"花名册:{result.added} 人;上半年督查记录 {n} 条(经同一解析器录入)")
         console.print(f"Bot API:本机模拟服务器 {api.base_url}(无需 token,不联网)")
         users = {name: spec[4] for name, spec in CAST.items()}
-        await play_day(svc, settings, api, users)
+        if "telegram" in messengers:
+            await play_day(svc, settings, api, users)
+        if "dingtalk" in messengers:
+            from demo.dingtalk import play_dingtalk_day
+
+            await play_dingtalk_day(svc, settings, list(CAST), _demo_photo(), console)
         console.rule(f"{year} 年度测算排名")
         print_standings(svc, Period.parse(str(year)))
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -311,11 +316,18 @@ async def half_year_bulletin(svc: Services, out_dir: Path, period: Period) -> No
 
 
 def main() -> None:
-    """Entry point for `python -m demo`."""
+    """Entry point for `python -m demo [--messenger telegram|dingtalk]` (default: both)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m demo", description="考核助手演示")
+    parser.add_argument("--messenger", choices=("telegram", "dingtalk"), default=None,
+                        help="只演示一个消息渠道(默认 Telegram 与钉钉都演示)")  # fmt: skip
+    args = parser.parse_args()
+    messengers = (args.messenger,) if args.messenger else ("telegram", "dingtalk")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     out_dir = Path("demo-output").resolve()
     try:
-        asyncio.run(run_demo(out_dir))
+        asyncio.run(run_demo(out_dir, messengers))
     except KaoheError as exc:
         console.print(f"[red]演示失败:{exc.message}[/red]")
         raise SystemExit(1) from None
