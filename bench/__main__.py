@@ -11,8 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-import bench.bot
-import bench.core  # noqa: F401  (registers the "core" group)
+import bench.bot  # registers the "bot" group
+import bench.core  # registers the "core" group
+import bench.dingtalk  # registers the "dingtalk" group
 from bench.check import check_standings
 from bench.data import Spec
 from bench.registry import BENCHES, Context
