@@ -530,8 +530,9 @@ def run(
     settings = Settings()
     if not settings.bot_token and not settings.dingtalk_configured:
         raise InputError(
-            "没有配置任何消息渠道:请设置 KAOHE_BOT_TOKEN(Telegram)"
-            "或 KAOHE_DINGTALK_CLIENT_ID 与 KAOHE_DINGTALK_CLIENT_SECRET(钉钉)"
+            "缺少 KAOHE_BOT_TOKEN 或 KAOHE_DINGTALK_CLIENT_ID/KAOHE_DINGTALK_CLIENT_SECRET:"
+            "没有配置任何消息渠道,请在环境变量或 .env 中填写 Telegram 机器人的 token,"
+            "或钉钉应用的 AppKey 与 AppSecret"
         )
     with _service(require_schema=False) as (svc, _):
         upgrade(svc.engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def test_run_without_a_token_is_one_clear_line(tmp_path: Path) -> None:
         text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode != 0
-    assert "缺少 KAOHE_BOT_TOKEN" in done.stderr
+    assert "缺少 KAOHE_BOT_TOKEN" in done.stderr and "KAOHE_DINGTALK_CLIENT_ID" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr + done.stdout
 
 
@@ -92,3 +94,34 @@ async def _post(request: urllib.request.Request) -> None:
         except OSError:
             await asyncio.sleep(0.2)
     raise TimeoutError("the webhook listener did not start")
+
+
+async def test_run_with_only_dingtalk_configured_answers_in_dingtalk_and_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    from fakes.dingtalk import FakeDingTalk
+
+    async with FakeDingTalk() as fake:
+        fake.add_user("staff-new", "新同事")
+        env = _env(
+            tmp_path,
+            KAOHE_DINGTALK_CLIENT_ID=fake.client_id,
+            KAOHE_DINGTALK_CLIENT_SECRET=fake.client_secret,
+            KAOHE_DINGTALK_OPENAPI_URL=fake.openapi_url,
+            KAOHE_DINGTALK_OAPI_URL=fake.oapi_url,
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            await fake.wait_connected(timeout=60)
+            fake.inject_text("staff-new", "/help")
+            answer = await fake.wait_for_send("staff-new", timeout=30)
+            assert "绑定" in answer.text  # an unbound person is told how to bind
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in out + err
+        assert fake.client_secret not in out + err
