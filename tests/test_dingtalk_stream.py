@@ -45,7 +45,7 @@ class Inbox:
 
 @pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeDingTalk]:
-    async with FakeDingTalk(ack_timeout=0.4) as server:
+    async with FakeDingTalk(ack_timeout=1.0) as server:
         yield server
 
 
