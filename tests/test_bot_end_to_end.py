@@ -1,7 +1,8 @@
 """A few whole flows end to end: the real Application polling the loopback fake Bot API over
 PTB's HTTP stack (tests/harness.py), as in production. Every other handler test runs in
 process (tests/offline.py); the duties' flows over HTTP are in tests/test_duties_bot.py and
-webhook mode in tests/test_run.py."""
+webhook mode in tests/test_run.py.
+"""
 
 from __future__ import annotations
 
@@ -103,3 +104,19 @@ async def test_an_appeal_revoked_by_the_leading_group_restores_the_score(
     decided = b.api.message(appeal["chat"]["id"], appeal["message_id"])
     assert decided is not None and "已由 周组长(局领导) 撤销" in decided["text"]
     assert _standing(b, "冯科员").categories["daily"].score == 20
+
+
+async def test_a_flood_limit_answered_over_http_is_waited_out_and_the_notice_arrives_once(
+    live_bureau: Bureau,
+) -> None:
+    b = live_bureau
+    card = await b.say("李督查", "张三 迟到")
+    b.api.fail_next("sendMessage", status=429, retry_after=1)
+    since = b.mark()
+    await b.press("李督查", card, "确认")
+    notice = await b.api.wait_for_message(b.users["张三"], since=since)
+    assert "扣分通知" in (notice.text or "")
+    refused = [c for c in b.since(since) if c.status == 429]
+    assert [c.chat_id for c in refused] == [b.users["张三"]]
+    await b.settle()
+    assert sum("扣分通知" in t for t in b.texts_to("张三")) == 1
