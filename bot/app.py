@@ -9,6 +9,7 @@ import traceback
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
 
 from bot.duties import schedule_duties
 from bot.services import Services
@@ -40,12 +41,17 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(
-    settings: Settings, services: Services | None = None, *, rate_limit: bool | None = None
+    settings: Settings,
+    services: Services | None = None,
+    *,
+    rate_limit: bool | None = None,
+    request: BaseRequest | None = None,
 ) -> Application:
     """The bot: services in bot_data, every handler registered, the error handler last.
 
     Services built here are closed when the application shuts down; services handed in
-    belong to the caller.
+    belong to the caller. ``request`` replaces PTB's HTTP client for every Bot API call
+    (the tests answer them in process); by default PTB's own is used.
     """
     svc = services or Services.build(settings)
     others = None
@@ -74,6 +80,8 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     if settings.rate_limit if rate_limit is None else rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     app = builder.build()

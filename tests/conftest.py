@@ -48,5 +48,7 @@ def service(engine: Engine, rules: Rules) -> Service:
     return Service(engine, rules)
 
 
-# The end-to-end bureau (fake Bot API server + real Application) for bot tests.
-from tests.harness import bureau  # noqa: E402, F401
+# The bureau for bot tests: ``bureau`` in process (PTB's offline pattern), ``live_bureau``
+# end to end (the fake Bot API server over HTTP, the real Application polling it).
+from tests.harness import live_bureau  # noqa: E402, F401
+from tests.offline import bureau, seeded_db  # noqa: E402, F401

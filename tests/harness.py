@@ -3,6 +3,7 @@ over PTB's real HTTP stack to the loopback fake Bot API server, and people to pl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from sqlmodel import select
 from telegram.ext import Application
 
 from bot.app import build_application
+from bot.duties import JOB_NAME
 from bot.services import Services
 from bot.settings import Settings
 from fakes.telegram import ChatClient, FakeBotApi
@@ -42,11 +45,31 @@ STRANGER = 4242
 
 
 class Bureau(ChatClient):
-    """A running bot with its fake Telegram and its database; the people above to play."""
+    """A running bot with its fake Telegram and its database; the people above to play.
 
-    def __init__(self, api: FakeBotApi, app: Application, svc: Services, db_path: Path) -> None:
+    ``ticked`` is set once the JobQueue's duties tick has finished running (the first time
+    at start-up): what a test waits for before saying a tick did nothing.
+    """
+
+    def __init__(
+        self, api: FakeBotApi, app: Application, svc: Services, db_path: Path, ticked: asyncio.Event
+    ) -> None:
         super().__init__(api, USERS)
-        self.app, self.svc, self.db_path = app, svc, db_path
+        self.app, self.svc, self.db_path, self.ticked = app, svc, db_path, ticked
+
+
+def on_duties_tick(app: Application) -> asyncio.Event:
+    """An event set each time the duties job has finished a run (call before app.start())."""
+    assert app.job_queue is not None
+    [job] = app.job_queue.get_jobs_by_name(JOB_NAME)
+    ticked = asyncio.Event()
+
+    def finished(event: JobExecutionEvent) -> None:
+        if event.job_id == job.job.id:
+            ticked.set()
+
+    app.job_queue.scheduler.add_listener(finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    return ticked
 
 
 def write_roster(tmp: Path, text: str = ROSTER) -> Path:
@@ -69,8 +92,8 @@ def seed(svc: Services, tmp: Path, *, bind: bool = True) -> None:
 
 
 @pytest.fixture
-async def bureau(tmp_path: Path) -> AsyncIterator[Bureau]:
-    """A bound bureau and a polling bot against the fake server."""
+async def live_bureau(tmp_path: Path) -> AsyncIterator[Bureau]:
+    """A bound bureau and a polling bot against the fake server (end to end, over HTTP)."""
     async with running_bureau(tmp_path) as b:
         yield b
 
@@ -97,12 +120,13 @@ class running_bureau:
         seed(svc, self.tmp, bind=self.bind)
         self.app = build_application(settings, svc, rate_limit=False)
         require_sequential(self.app)
+        ticked = on_duties_tick(self.app)
         await self.app.initialize()
         await self.app.start()
         assert self.app.updater is not None
         await self.app.updater.start_polling(poll_interval=0, timeout=1)
         await self.api.wait_until_polling()
-        return Bureau(self.api, self.app, svc, db)
+        return Bureau(self.api, self.app, svc, db, ticked)
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.app.updater is not None

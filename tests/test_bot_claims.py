@@ -1,4 +1,7 @@
-"""Bonus claims end to end: /claim → date → evidence → the leader's card → 批准 / 驳回 → score."""
+"""Bonus claims in the chat: /claim → date → evidence → the leader's card → 批准 / 驳回 → score.
+
+In process (tests/offline.py); a claim approved over HTTP is in tests/test_bot_end_to_end.py.
+"""
 
 from __future__ import annotations
 
@@ -13,31 +16,32 @@ from fakes.telegram import ApiCall
 from scoring.db import transaction
 from scoring.models import Entry, PendingAction, YearLock
 from scoring.periods import Period
-from tests.harness import TZ, Bureau
+from tests.harness import TZ
+from tests.offline import OfflineBureau
 
 PHOTO = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10"
 
 
-def _bonuses(b: Bureau) -> list[Entry]:
+def _bonuses(b: OfflineBureau) -> list[Entry]:
     with Session(b.svc.engine) as s:
         return list(s.exec(select(Entry).where(Entry.kind == "bonus")).all())
 
 
-def _bonus_of(b: Bureau, name: str, year: int | None = None) -> Decimal:
+def _bonus_of(b: OfflineBureau, name: str, year: int | None = None) -> Decimal:
     period = Period.parse(str(year or b.svc.now().year))
     return {s.name: s.bonus for s in b.svc.core.standings(period)}[name]
 
 
-def _clock(b: Bureau, monkeypatch: pytest.MonkeyPatch, at: str) -> None:
+def _clock(b: OfflineBureau, monkeypatch: pytest.MonkeyPatch, at: str) -> None:
     """The bureau's clock (the one the handlers read) stopped at a local time."""
     moment = datetime.fromisoformat(at).replace(tzinfo=TZ)
     monkeypatch.setattr(b.svc, "now", lambda: moment)
 
 
-def _card_for(b: Bureau, who: str) -> dict[str, Any]:
+def _card_for(b: OfflineBureau, who: str) -> dict[str, Any]:
     """The newest claim card in this approver's chat (with its buttons)."""
-    card = b.api.last_message(b.users[who], with_keyboard=True)
-    assert card is not None and "加分申报" in (card.get("caption") or ""), card
+    card = b.card(who)
+    assert "加分申报" in (card.get("caption") or ""), card
     return card
 
 
@@ -47,14 +51,8 @@ def _button(message: dict[str, Any], label: str) -> str:
     return next(str(b["callback_data"]) for row in rows for b in row if b["text"] == label)
 
 
-def _current(b: Bureau, card: dict[str, Any]) -> dict[str, Any]:
-    now = b.api.message(card["chat"]["id"], card["message_id"])
-    assert now is not None
-    return now
-
-
 async def _claim(
-    b: Bureau,
+    b: OfflineBureau,
     who: str,
     title: str = "全市安全生产先进个人",
     *,
@@ -81,23 +79,22 @@ async def _claim(
     return await b.say(who, photo=PHOTO)
 
 
-async def _approve(b: Bureau, who: str) -> None:
-    """`who` approves the newest claim card in their chat; the bot finishes all it sends."""
+async def _approve(b: OfflineBureau, who: str) -> None:
+    """`who` approves the newest claim card in their chat."""
     await b.press(who, _card_for(b, who), "批准")
-    await b.settle()
 
 
 async def test_claim_with_a_photo_approved_by_the_leader_counts_and_the_claimant_is_told(
-    bureau: Bureau,
+    bureau: OfflineBureau,
 ) -> None:
     done = await _claim(bureau, "冯科员", level="省级")
     assert "已提交" in (done.text or "") and "陈局" in (done.text or "")
     assert _bonuses(bureau) == []
     card = _card_for(bureau, "陈局")
     assert "冯科员" in card["caption"] and "省级" in card["caption"] and card.get("photo")
-    since = len(bureau.api.calls)
+    since = bureau.mark()
     await bureau.press("陈局", card, "批准")
-    notice = await bureau.api.wait_for_message(bureau.users["冯科员"], since=since)
+    notice = bureau.told("冯科员", since)
     assert "已批准" in (notice.text or "") and "加 8 分" in (notice.text or "")
     assert "全市安全生产先进个人" in (notice.text or "")
     assert _bonus_of(bureau, "冯科员") == Decimal(8)
@@ -105,17 +102,16 @@ async def test_claim_with_a_photo_approved_by_the_leader_counts_and_the_claimant
     assert entry.source == "bot" and entry.evidence and entry.recorded_by == "陈局(局领导)"
 
 
-async def test_every_copy_of_the_card_shows_the_decision(bureau: Bureau) -> None:
+async def test_every_copy_of_the_card_shows_the_decision(bureau: OfflineBureau) -> None:
     await _claim(bureau, "张三")
     chen, zhou = _card_for(bureau, "陈局"), _card_for(bureau, "周组长")
     await bureau.press("周组长", zhou, "批准")
-    await bureau.settle()
     for card in (chen, zhou):
-        now = _current(bureau, card)
+        now = bureau.now_reads(card)
         assert "已由 周组长(局领导) 批准" in now["caption"] and not now.get("reply_markup")
 
 
-async def test_pressing_approve_twice_records_once(bureau: Bureau) -> None:
+async def test_pressing_approve_twice_records_once(bureau: OfflineBureau) -> None:
     await _claim(bureau, "冯科员")
     card = _card_for(bureau, "陈局")
     data = _button(card, "批准")
@@ -126,53 +122,51 @@ async def test_pressing_approve_twice_records_once(bureau: Bureau) -> None:
 
 
 async def test_two_approvers_racing_record_one_bonus_and_the_second_is_told_who(
-    bureau: Bureau,
+    bureau: OfflineBureau,
 ) -> None:
     await _claim(bureau, "张三", document=True)
     chen, zhou = _card_for(bureau, "陈局"), _card_for(bureau, "周组长")
     assert chen.get("document") and zhou.get("document")
-    bureau.tap("陈局", chen, "批准")
-    second = bureau.tap("周组长", zhou, "批准")
-    alert = await bureau.alert(second)
-    await bureau.settle()
+    first = bureau.button("陈局", chen, "批准")
+    second = bureau.button("周组长", zhou, "批准")  # pressed before the bot saw the first
+    await bureau.deliver(first)
+    alert = await bureau.press_update(second)
+    assert alert.method == "answerCallbackQuery"
     assert "已由 陈局(局领导) 批准" in alert.params["text"]
     assert len(_bonuses(bureau)) == 1
     assert _bonus_of(bureau, "张三") == Decimal(5)
 
 
-async def test_a_redelivered_approval_records_nothing_twice(bureau: Bureau) -> None:
+async def test_a_redelivered_approval_records_nothing_twice(bureau: OfflineBureau) -> None:
     await _claim(bureau, "冯科员")
     card = _card_for(bureau, "陈局")
-    update = bureau.tap("陈局", card, "批准")
-    await bureau.settle()
+    update = bureau.button("陈局", card, "批准")
+    await bureau.deliver(update)
     sent_before = len(bureau.texts_to("冯科员"))
-    bureau.api.redeliver(update["update_id"])
-    await bureau.settle()
+    assert [c for c in await bureau.deliver(update) if c.outgoing] == []
     assert len(_bonuses(bureau)) == 1
     assert len(bureau.texts_to("冯科员")) == sent_before
 
 
 async def test_rejection_asks_a_reason_records_nothing_and_tells_the_claimant(
-    bureau: Bureau,
+    bureau: OfflineBureau,
 ) -> None:
     await _claim(bureau, "冯科员", "一篇稿件", kind="信息稿件", level="区级")
     card, other = _card_for(bureau, "陈局"), _card_for(bureau, "周组长")
     asked = await bureau.press("陈局", card, "驳回")
     assert "理由" in (asked.text or "")
-    since = len(bureau.api.calls)
+    since = bureau.mark()
     answer = await bureau.say("陈局", "证明材料不是采用通知")
     assert "已驳回" in (answer.text or "")
-    notice = await bureau.api.wait_for_message(bureau.users["冯科员"], since=since)
+    notice = bureau.told("冯科员", since)
     assert "驳回" in (notice.text or "") and "证明材料不是采用通知" in (notice.text or "")
-    await bureau.settle()
     assert _bonuses(bureau) == []
-    assert "驳回" in _current(bureau, other)["caption"] and not _current(bureau, other).get(
-        "reply_markup"
-    )
+    other_now = bureau.now_reads(other)
+    assert "驳回" in other_now["caption"] and not other_now.get("reply_markup")
 
 
 async def test_cancelling_the_reason_leaves_the_claim_pending_and_text_is_free_again(
-    bureau: Bureau,
+    bureau: OfflineBureau,
 ) -> None:
     await _claim(bureau, "冯科员")
     await bureau.press("陈局", _card_for(bureau, "陈局"), "驳回")
@@ -184,29 +178,27 @@ async def test_cancelling_the_reason_leaves_the_claim_pending_and_text_is_free_a
     assert len(_bonuses(bureau)) == 1
 
 
-async def test_staff_pressing_approve_is_refused_and_nothing_changes(bureau: Bureau) -> None:
+async def test_staff_pressing_approve_is_refused_and_nothing_changes(bureau: OfflineBureau) -> None:
     await _claim(bureau, "冯科员")
     card = _card_for(bureau, "陈局")
     data = _button(card, "批准")
     alert = await bureau.press("李四", card, data=data)
     assert "没有这项操作的权限" in alert.params["text"]
-    await bureau.settle()
     assert _bonuses(bureau) == []
-    assert _current(bureau, card).get("reply_markup")
+    assert bureau.now_reads(card).get("reply_markup")
 
 
-async def test_a_leader_of_another_department_is_refused(bureau: Bureau) -> None:
+async def test_a_leader_of_another_department_is_refused(bureau: OfflineBureau) -> None:
     await _claim(bureau, "王五")  # 法规科: led by 周组长, not by 陈局
     card = _card_for(bureau, "周组长")
     data = _button(card, "批准")
     assert bureau.api.last_message(bureau.users["陈局"], with_keyboard=True) is None
     alert = await bureau.press("陈局", card, data=data)
     assert "分管领导" in alert.params["text"]
-    await bureau.settle()
     assert _bonuses(bureau) == []
 
 
-async def test_the_same_title_counts_once_at_its_highest_level(bureau: Bureau) -> None:
+async def test_the_same_title_counts_once_at_its_highest_level(bureau: OfflineBureau) -> None:
     await _claim(bureau, "冯科员", "优秀公务员", level="市级")
     await _approve(bureau, "陈局")
     await _claim(bureau, "冯科员", "优秀公务员", level="省级")
@@ -215,19 +207,18 @@ async def test_the_same_title_counts_once_at_its_highest_level(bureau: Bureau) -
     assert _bonus_of(bureau, "冯科员") == Decimal(8)
 
 
-async def test_the_years_bonus_is_capped_through_claims(bureau: Bureau) -> None:
+async def test_the_years_bonus_is_capped_through_claims(bureau: OfflineBureau) -> None:
     for title in ("抗洪先进个人", "普法先进个人"):
         await _claim(bureau, "冯科员", title, level="省级")
         await _approve(bureau, "陈局")
     assert _bonus_of(bureau, "冯科员") == Decimal(10)
 
 
-async def test_pending_lists_only_the_claims_this_leader_may_decide(bureau: Bureau) -> None:
+async def test_pending_lists_only_the_claims_this_leader_may_decide(bureau: OfflineBureau) -> None:
     await _claim(bureau, "冯科员", "办公室的表彰")
     await _claim(bureau, "王五", "法规科的表彰")
     listed = await bureau.say("陈局", "/pending")
     assert "1 项" in (listed.text or "")
-    await bureau.settle()
     card = _card_for(bureau, "陈局")
     assert "办公室的表彰" in card["caption"] and "法规科的表彰" not in card["caption"]
     listed = await bureau.say("周组长", "/pending")
@@ -236,7 +227,7 @@ async def test_pending_lists_only_the_claims_this_leader_may_decide(bureau: Bure
     assert "没有这项操作的权限" in (nothing.text or "")
 
 
-async def test_claims_need_evidence_text_is_asked_again(bureau: Bureau) -> None:
+async def test_claims_need_evidence_text_is_asked_again(bureau: OfflineBureau) -> None:
     ask = await bureau.say("李督查", "/claim")
     levels = await bureau.press("李督查", ask, "信息稿件")
     await bureau.press("李督查", levels, "市级")
@@ -253,16 +244,16 @@ async def test_claims_need_evidence_text_is_asked_again(bureau: Bureau) -> None:
 
 
 async def test_an_honour_of_december_claimed_and_approved_in_january_counts_for_december(
-    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+    bureau: OfflineBureau, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _clock(bureau, monkeypatch, "2027-01-05 09:30")
     done = await _claim(bureau, "冯科员", "全市安全生产先进个人", level="省级", day="12月20日")
     assert "已提交" in (done.text or "")
     card = _card_for(bureau, "陈局")
     assert "获奖/刊发日期:2026年12月20日" in card["caption"]
-    since = len(bureau.api.calls)
+    since = bureau.mark()
     await bureau.press("陈局", card, "批准")
-    notice = await bureau.api.wait_for_message(bureau.users["冯科员"], since=since)
+    notice = bureau.told("冯科员", since)
     assert "加 8 分,计入 2026 年度" in (notice.text or "")
     [entry] = _bonuses(bureau)
     assert entry.fact_date == date(2026, 12, 20)
@@ -271,7 +262,7 @@ async def test_an_honour_of_december_claimed_and_approved_in_january_counts_for_
 
 
 async def test_a_date_ahead_of_today_is_refused_and_asked_again(
-    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+    bureau: OfflineBureau, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _clock(bureau, monkeypatch, "2026-06-30 09:30")
     ask = await bureau.say("冯科员", "/claim")
@@ -289,7 +280,7 @@ async def test_a_date_ahead_of_today_is_refused_and_asked_again(
 
 
 async def test_a_date_in_a_locked_year_is_refused_and_today_is_still_offered(
-    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+    bureau: OfflineBureau, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _clock(bureau, monkeypatch, "2027-01-05 09:30")
     with transaction(bureau.svc.engine) as s:

@@ -25,6 +25,7 @@ from scoring.rules import Rules
 from scoring.service import Service
 from templates.views import Views
 from tests.helpers import add_person, d, enter_review, small_bureau
+from tests.offline import OfflineBureau
 from usecases import bulletins
 from usecases.bulletins import build_chart, chart_png, find_cjk_font, render_bulletin
 
@@ -232,12 +233,9 @@ def test_the_bulletin_excel_is_the_export_of_the_period(
 
 
 async def test_demo_half_year_bulletin_writes_the_chart_and_the_excel(
-    tmp_path: Path, cjk: Path
+    tmp_path: Path, cjk: Path, bureau: OfflineBureau
 ) -> None:
-    from tests.harness import running_bureau
-
-    async with running_bureau(tmp_path) as b:
-        text, png, xlsx = await b.svc.bulletin_files(tmp_path / "out", "2026H1")
+    text, png, xlsx = await bureau.svc.bulletin_files(tmp_path / "out", "2026H1")
     assert text.startswith("某某单位 2026年上半年考核测算通报\n")
     assert png is not None and png.read_bytes().startswith(b"\x89PNG")
     assert xlsx.name == "kaohe-2026H1.xlsx" and xlsx.exists()

@@ -1,7 +1,10 @@
-"""The duties end to end: the real bot, its JobQueue and the fake Bot API, on a travelling clock.
+"""The duties: the real bot and the fake Bot API, on a travelling clock.
 
-The clock is moved with time-machine (APScheduler and ``services.now()`` read it); the
-event loop's monotonic clock is left alone, so nothing sleeps for a duty to fall due.
+Most tests run in process (tests/offline.py) and run the duties themselves with
+``run_due_duties``; the JobQueue's own tick, restarts, and the half-year bulletin's upload
+run end to end over HTTP (tests/harness.py). The clock is moved with time-machine
+(APScheduler and ``services.now()`` read it); the event loop's monotonic clock is left
+alone, so nothing sleeps for a duty to fall due.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,10 +33,10 @@ from scoring.errors import Conflict
 from scoring.models import Entry, PublicNotice, StudySubmission, YearLock
 from tests.harness import USERS, Bureau, running_bureau
 from tests.helpers import enter_review
+from tests.offline import GROUP, OfflineBureau
 from usecases import bulletins
 
 TZ = ZoneInfo("Asia/Shanghai")
-GROUP = -100200
 NOW = datetime(2026, 6, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
@@ -48,23 +51,21 @@ def clock() -> Iterator[time_machine.Traveller]:
         yield traveller
 
 
-def done_keys(b: Bureau) -> set[str]:
+AnyBureau = Bureau | OfflineBureau
+
+
+def done_keys(b: AnyBureau) -> set[str]:
     with Session(b.svc.engine) as s:
         return set(duties.done_runs(s))
 
 
-async def until(check: Callable[[], bool], timeout: float = 20) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-async def installed(b: Bureau) -> None:
-    """Wait for the start-up tick to have run (it writes the install on a fresh database)."""
-    await run_due_duties(b.app, b.svc.now())  # waits for the start-up tick's lock
+async def installed(b: AnyBureau) -> None:
+    """The install is written: end to end by the start-up tick (waited for), in process by a
+    run of the duties (nothing ticks there)."""
+    if isinstance(b, Bureau):
+        await asyncio.wait_for(b.ticked.wait(), timeout=20)
+    else:
+        await run_due_duties(b.app, b.svc.now())
     with Session(b.svc.engine) as s:
         assert duties.install_time(s, TZ) is not None
 
@@ -76,7 +77,7 @@ def stop_ticking(b: Bureau) -> None:
         job.schedule_removal()
 
 
-def group_calls(b: Bureau, method: str | None = None) -> list[ApiCall]:
+def group_calls(b: AnyBureau, method: str | None = None) -> list[ApiCall]:
     return b.api.sent(GROUP, method)
 
 
@@ -96,7 +97,8 @@ async def test_a_bot_down_across_1_july_posts_the_bulletin_once_when_it_is_back(
         assert group_calls(b) == []  # nothing was due in June after the install
     clock.move_to(at("2026-07-10 11:00"))  # down on 1 and 6 July
     async with running_bureau(tmp_path) as b:
-        await until(lambda: {"bulletin:2026H1", "notice:2026Q2"} <= done_keys(b))
+        await asyncio.wait_for(b.ticked.wait(), timeout=20)  # the start-up tick caught up
+        assert {"bulletin:2026H1", "notice:2026Q2"} <= done_keys(b)
         texts = [c for c in group_calls(b, "sendMessage") if "上半年考核测算通报" in (c.text or "")]
         assert len(texts) == 1
         assert len(group_calls(b, "sendPhoto")) == 1
@@ -108,12 +110,12 @@ async def test_a_bot_down_across_1_july_posts_the_bulletin_once_when_it_is_back(
         assert sum("7月工作提醒" in t for t in b.texts_to("冯科员")) == 1
     for _ in range(2):  # two restarts in a row post nothing twice
         async with running_bureau(tmp_path) as b:
-            await installed(b)
+            await installed(b)  # the start-up tick has run
             assert b.api.sent() == []
 
 
 async def test_a_failed_send_is_retried_and_the_duty_stays_undone_until_it_succeeds(
-    bureau_in_june: Bureau,
+    bureau_in_june: OfflineBureau,
 ) -> None:
     b = bureau_in_june
     b.api.fail_next("sendPhoto", status=500, times=4)  # every attempt of the one send
@@ -131,7 +133,7 @@ async def test_a_failed_send_is_retried_and_the_duty_stays_undone_until_it_succe
 
 
 async def test_a_person_who_blocked_the_bot_does_not_hold_the_reminders_back(
-    bureau_in_june: Bureau,
+    bureau_in_june: OfflineBureau,
 ) -> None:
     b = bureau_in_june
     b.api.block(USERS["王五"])
@@ -141,8 +143,15 @@ async def test_a_person_who_blocked_the_bot_does_not_hold_the_reminders_back(
 
 
 @pytest.fixture
-async def bureau_in_june(tmp_path: Path, clock: time_machine.Traveller) -> Any:
-    """A bot installed on 20 June 2026 whose duties the test runs itself."""
+async def bureau_in_june(clock: time_machine.Traveller, bureau: OfflineBureau) -> OfflineBureau:
+    """A bot installed on 20 June 2026 (in process) whose duties the test runs itself."""
+    await installed(bureau)
+    return bureau
+
+
+@pytest.fixture
+async def live_bureau_in_june(tmp_path: Path, clock: time_machine.Traveller) -> Any:
+    """The same, end to end: the bot polls the fake server and its JobQueue runs."""
     async with running_bureau(tmp_path) as b:
         await installed(b)
         stop_ticking(b)
@@ -151,7 +160,7 @@ async def bureau_in_june(tmp_path: Path, clock: time_machine.Traveller) -> Any:
 
 # ------------------------------------------------------------------ each duty on its day
 async def test_monthly_reminders_go_to_everyone_on_the_first_and_not_before(
-    bureau_in_june: Bureau,
+    bureau_in_june: OfflineBureau,
 ) -> None:
     b = bureau_in_june
     assert await run_due_duties(b.app, at("2026-06-30 23:59")) == []
@@ -163,7 +172,7 @@ async def test_monthly_reminders_go_to_everyone_on_the_first_and_not_before(
 
 
 async def test_a_month_without_spot_checks_alerts_the_office_and_the_leading_group(
-    bureau_in_june: Bureau,
+    bureau_in_june: OfflineBureau,
 ) -> None:
     b = bureau_in_june
     b.svc.core.record_finding("冯科员 迟到", fact_date=date(2026, 7, 3), by="李督查", now=at(
@@ -176,7 +185,7 @@ async def test_a_month_without_spot_checks_alerts_the_office_and_the_leading_gro
 
 
 async def test_a_spot_check_that_found_nothing_is_recorded_and_stops_the_alert(
-    bureau_in_june: Bureau, clock: time_machine.Traveller
+    bureau_in_june: OfflineBureau, clock: time_machine.Traveller
 ) -> None:
     b = bureau_in_june
     answer = await b.say("李督查", "/checked 抽查全员在岗,未发现问题")
@@ -189,7 +198,7 @@ async def test_a_spot_check_that_found_nothing_is_recorded_and_stops_the_alert(
 
 
 async def test_the_quarterly_notice_opens_a_window_and_its_button_lists_ones_own_entries(
-    bureau_in_june: Bureau, clock: time_machine.Traveller
+    bureau_in_june: OfflineBureau, clock: time_machine.Traveller
 ) -> None:
     b = bureau_in_june
     core = b.svc.core
@@ -208,15 +217,14 @@ async def test_the_quarterly_notice_opens_a_window_and_its_button_lists_ones_own
         assert row is not None and row.window_closes == date(2026, 10, 14)
 
     clock.move_to(at("2026-10-09 15:00"))
-    since = len(b.api.calls)
-    b.api.inject_callback(USERS["冯科员"], notice, data="apn:2026Q3")
-    private = await b.api.wait_for_message(USERS["冯科员"], since=since, timeout=10)
+    since = b.mark()
+    answered = await b.press("冯科员", notice, data="apn:2026Q3")
+    assert "已私信发送" in str(answered.params.get("text"))
+    private = b.told("冯科员", since)
     assert "2026年第三季度您的扣分记录" in (private.text or "")
     datas = [row[0]["callback_data"] for row in markup(private)]
     assert datas[0] == f"ap:{late.entry_ids[0]}" and len(datas) == 2
     assert all(x.startswith("ap:") and x[3:].isdigit() for x in datas)
-    answered = await b.api.wait_for("answerCallbackQuery", since=since, timeout=10)
-    assert "已私信发送" in str(answered.params.get("text"))
 
     answer = await b.press("王五", notice, "申诉")  # named nowhere in the notice
     assert "没有扣分记录" in str(answer.params.get("text"))
@@ -227,9 +235,9 @@ async def test_the_quarterly_notice_opens_a_window_and_its_button_lists_ones_own
 
 
 async def test_the_h1_bulletin_reaches_the_group_with_its_chart_and_excel(
-    bureau_in_june: Bureau,
+    live_bureau_in_june: Bureau,
 ) -> None:
-    b = bureau_in_june
+    b = live_bureau_in_june
     b.svc.core.record_finding("张三 旷工", fact_date=date(2026, 5, 6), by="李督查", now=at(
         "2026-05-06 09:00"))  # fmt: skip
     assert "bulletin:2026H1" not in await run_due_duties(b.app, at("2026-07-06 09:59"))
@@ -247,7 +255,7 @@ async def test_the_h1_bulletin_reaches_the_group_with_its_chart_and_excel(
 
 
 async def test_without_a_cjk_font_the_bulletin_is_text_and_excel(
-    bureau_in_june: Bureau, monkeypatch: pytest.MonkeyPatch
+    bureau_in_june: OfflineBureau, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bulletins, "find_cjk_font", lambda: None)
     b = bureau_in_june
@@ -272,7 +280,7 @@ async def test_without_a_group_chat_group_duties_wait(
 
 # ------------------------------------------------------------------ year end
 async def test_year_end_proposals_are_cards_the_office_confirms_or_dismisses(
-    bureau_in_june: Bureau,
+    bureau_in_june: OfflineBureau,
 ) -> None:
     b = bureau_in_june
     with Session(b.svc.engine) as s:
@@ -295,10 +303,10 @@ async def test_year_end_proposals_are_cards_the_office_confirms_or_dismisses(
         assert s.exec(select(Entry)).all() == []  # never recorded unasked
 
     notes_card = next(c for c in office if "学习笔记" in (c.text or ""))
-    since = len(b.api.calls)
+    since = b.mark()
     edited = await b.press("李督查", notes_card, "确认扣分")
     assert "已记录" in (edited.text or "")
-    notice = await b.api.wait_for_message(USERS["冯科员"], since=since, timeout=10)
+    notice = b.told("冯科员", since)
     assert "年终核查" in (notice.text or "")
     with Session(b.svc.engine) as s:
         [entry] = s.exec(select(Entry)).all()
@@ -312,18 +320,17 @@ async def test_year_end_proposals_are_cards_the_office_confirms_or_dismisses(
     reflection_card = next(c for c in office if "学习心得" in (c.text or ""))
     edited = await b.press("李督查", reflection_card, "驳回")
     assert "已驳回" in (edited.text or "")
-    since = len(b.api.calls)  # a second press (a stale copy of the card) records nothing
-    b.api.inject_callback(
-        USERS["李督查"], notes_card, data=markup(notes_card)[0][0]["callback_data"]
-    )
-    again = await b.api.wait_for("editMessageText", since=since, timeout=10)
-    assert "这条建议已确认记录" in (again.text or "")
+    # a second press (a stale copy of the card) records nothing
+    again = await b.press("李督查", notes_card, data=markup(notes_card)[0][0]["callback_data"])
+    assert again.method == "editMessageText" and "这条建议已确认记录" in (again.text or "")
     with Session(b.svc.engine) as s:
         assert len(s.exec(select(Entry)).all()) == 1
 
 
 @pytest.mark.parametrize("who", ["冯科员", "陈局", "周组长"])
-async def test_only_the_office_may_decide_proposals(bureau_in_june: Bureau, who: str) -> None:
+async def test_only_the_office_may_decide_proposals(
+    bureau_in_june: OfflineBureau, who: str
+) -> None:
     b = bureau_in_june
     await run_due_duties(b.app, at("2026-12-21 09:00"))
     card = next(c for c in b.api.sent(USERS["李督查"]) if markup(c))
@@ -334,7 +341,7 @@ async def test_only_the_office_may_decide_proposals(bureau_in_june: Bureau, who:
 
 
 async def test_the_leading_group_is_reminded_from_january_until_the_year_is_finalized(
-    bureau_in_june: Bureau,
+    bureau_in_june: OfflineBureau,
 ) -> None:
     b = bureau_in_june
     assert "review:2027-01" in await run_due_duties(b.app, at("2027-01-04 09:00"))
@@ -360,7 +367,7 @@ async def test_the_office_is_told_once_that_next_years_holiday_schedule_is_unkno
 
 
 async def test_finalize_refuses_without_review_scores_then_locks_and_posts_once(
-    bureau_in_june: Bureau, clock: time_machine.Traveller
+    bureau_in_june: OfflineBureau, clock: time_machine.Traveller
 ) -> None:
     b = bureau_in_june
     clock.move_to(at("2027-02-10 10:00"))
@@ -413,7 +420,7 @@ async def test_the_duties_tick_every_minute_and_first_at_start_up(
         assert b.app.job_queue is not None
         [job] = b.app.job_queue.get_jobs_by_name(JOB_NAME)
         assert job.job.trigger.interval == timedelta(seconds=TICK_SECONDS) == timedelta(minutes=1)
-        await until(lambda: _installed_on(b) is not None, timeout=10)  # no one called it
+        await asyncio.wait_for(b.ticked.wait(), timeout=10)  # no one called it
         assert _installed_on(b) == date(2026, 6, 20)  # the start-up tick read the clock
 
 

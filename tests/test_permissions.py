@@ -1,6 +1,7 @@
 """The permission matrix: every command and button against every role, unbound included.
 
-A refused action gets the refusal text and leaves the database exactly as it was.
+A refused action gets the refusal text and leaves the database exactly as it was. In
+process (tests/offline.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from tests.harness import STRANGER, Bureau
+from tests.harness import STRANGER
+from tests.offline import OfflineBureau
 from usecases.permissions import BOUND, PERMISSIONS
 
 # one person per role (李督查 is also 干部职工; 周组长 also 分管领导)
@@ -28,37 +30,36 @@ LEDGER_TABLES = (
     "spot_check","entry", "veto", "review_score", "study_submission", "person", "year_lock",
                  "invite", "pending_action")  # fmt: skip
 
-Setup = Callable[[Bureau], Awaitable[object]]
-Act = Callable[[Bureau, str | int, object], Awaitable[str]]
+Setup = Callable[[OfflineBureau], Awaitable[object]]
+Act = Callable[[OfflineBureau, str | int, object], Awaitable[str]]
 
 
-async def _nothing(b: Bureau) -> object:
+async def _nothing(b: OfflineBureau) -> object:
     return None
 
 
-async def _card(b: Bureau) -> object:
+async def _card(b: OfflineBureau) -> object:
     return await b.say("李督查", "冯科员 迟到")
 
 
-async def _confirmed_card(b: Bureau) -> object:
+async def _confirmed_card(b: OfflineBureau) -> object:
     await b.press("李督查", await _card(b), "确认")
-    await b.settle()  # the notice to the person charged has gone out
-    return b.api.last_message(b.users["李督查"], with_keyboard=True)
+    return b.card("李督查")
 
 
-async def _hint(b: Bureau) -> object:
+async def _hint(b: OfflineBureau) -> object:
     return await b.say("李督查", "冯课员 迟到")
 
 
 def _says(message: str) -> Act:
-    async def act(b: Bureau, who: str | int, _target: object) -> str:
+    async def act(b: OfflineBureau, who: str | int, _target: object) -> str:
         return (await b.say(who, message)).text or ""
 
     return act
 
 
 def _presses(button: str) -> Act:
-    async def act(b: Bureau, who: str | int, target: object) -> str:
+    async def act(b: OfflineBureau, who: str | int, target: object) -> str:
         call = await b.press(who, target, button)
         return call.text or str(call.params.get("text", ""))
 
@@ -84,7 +85,7 @@ PROBES: dict[str, tuple[Setup, Act]] = {
 }
 
 
-def _dump(b: Bureau) -> dict[str, list[tuple[object, ...]]]:
+def _dump(b: OfflineBureau) -> dict[str, list[tuple[object, ...]]]:
     with b.svc.engine.connect() as conn:
         return {
             t: list(conn.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all())
@@ -103,7 +104,7 @@ CASES = [(name, role) for name in PROBES for role in PLAYERS]
 
 
 @pytest.mark.parametrize(("name", "role"), CASES, ids=[f"{n}-{r}" for n, r in CASES])
-async def test_permission_matrix(bureau: Bureau, name: str, role: str) -> None:
+async def test_permission_matrix(bureau: OfflineBureau, name: str, role: str) -> None:
     who = PLAYERS[role]
     bureau.svc.core.record_finding(  # entry #1, for /revoke
         "王五 迟到", fact_date=date(2026, 3, 2), by="李督查(办公室)", now=bureau.svc.now()

@@ -17,7 +17,8 @@ from scoring.errors import PermissionDenied
 from scoring.models import Entry, PendingAction, Person, ProcessedEvent
 from scoring.roster import import_roster
 from scoring.rules import Rules
-from tests.harness import ROSTER, TZ, Bureau, write_roster
+from tests.harness import ROSTER, TZ, write_roster
+from tests.offline import OfflineBureau
 from usecases import findings, people
 from usecases.core import Event, UseCases
 from usecases.messages import EDIT, Result
@@ -156,15 +157,12 @@ class Transactions:
         return n
 
 
-async def test_the_finding_flow_costs_one_transaction_per_update(bureau: Bureau) -> None:
-    from bot.duties import run_due_duties
-
-    await run_due_duties(bureau.app, bureau.svc.now())  # the start-up tick is over
-    counted = Transactions(bureau.svc.engine)
+async def test_the_finding_flow_costs_one_transaction_per_update(bureau: OfflineBureau) -> None:
+    counted = Transactions(bureau.svc.engine)  # in process: no duty ticks meanwhile
     card = await bureau.say("李督查", "冯科员 迟到")
     assert counted.take() <= 2, "text → card"
     await bureau.press("李督查", card, "确认")
-    notice = await bureau.api.wait_for_message(bureau.users["冯科员"])
+    notice = bureau.told("冯科员")
     assert "扣分通知" in (notice.text or "")
     assert counted.take() <= 2, "确认 → entry and notice"
     with Session(bureau.svc.engine) as s:

@@ -43,6 +43,7 @@ from fakes.telegram.wire import (
     CallPredicate,
     JSONDict,
     Request,
+    Upload,
     as_int,
     json_response,
     read_params,
@@ -635,11 +636,22 @@ class FakeBotApi:
     # ----- HTTP -----------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
-        token = request.match_info["token"]
-        raw_method = request.match_info["method"]
-        entry = self._methods.get(raw_method.lower())
-        canonical = entry[0] if entry else raw_method
         params, uploads = await read_params(request)
+        status, body = await self.answer(
+            request.match_info["method"], params, uploads, request.match_info["token"]
+        )
+        return json_response(body, status=status)
+
+    async def answer(
+        self, method: str, params: JSONDict, uploads: Mapping[str, Upload], token: str
+    ) -> tuple[int, JSONDict]:
+        """Answer one Bot API request as Telegram does and record it: (HTTP status, body).
+
+        The HTTP route answers through this, and so does an in-process ``BaseRequest``
+        (tests/offline.py) that hands PTB's requests over without a socket.
+        """
+        entry = self._methods.get(method.lower())
+        canonical = entry[0] if entry else method
         call = ApiCall(
             method=canonical,
             params=params,
@@ -648,15 +660,16 @@ class FakeBotApi:
             time=time.time(),
             token=token,
         )
-        req = Request(canonical, params, uploads, token, self._bot_user(token))
+        req = Request(canonical, params, dict(uploads), token, self._bot_user(token))
         try:
             self._scripted_failure(canonical)
             result = await entry[1](req) if entry else self._unknown_method(req)
         except ApiError as exc:
-            return self._record_error(call, exc)
+            self._record_error(call, exc)
+            return exc.status, exc.envelope()
         call.result = copy.deepcopy(result)
         self._record(call)
-        return json_response({"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}
 
     def _bot_user(self, token: str) -> JSONDict:
         bot_id = as_int(token.partition(":")[0]) or DEFAULT_BOT_ID
@@ -676,11 +689,10 @@ class FakeBotApi:
         self.calls.append(call)
         self._call_signal.fire()
 
-    def _record_error(self, call: ApiCall, exc: ApiError) -> web.Response:
+    def _record_error(self, call: ApiCall, exc: ApiError) -> None:
         call.ok, call.status, call.error = False, exc.status, exc.description
         self._record(call)
         logger.debug("%s -> %s %s", call.method, exc.status, exc.description)
-        return json_response(exc.envelope(), status=exc.status)
 
     def _scripted_failure(self, method: str) -> None:
         queue = self._failures.get(method.lower())

@@ -1,0 +1,69 @@
+"""When Telegram refuses or fails a call: what each person then sees (in process).
+
+The recording request answers as Telegram would: a blocked chat is 403 (Forbidden), a flood
+limit 429 (RetryAfter), a server in trouble 5xx and a dead network raise NetworkError, a
+refused message is 400 (BadRequest) with Telegram's description.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from scoring.models import Entry
+from tests.offline import OfflineBureau
+
+FENG = 1001  # 冯科员's Telegram user id (tests/harness.py)
+
+
+def _deductions(b: OfflineBureau) -> int:
+    with Session(b.svc.engine) as s:
+        return len(s.exec(select(Entry).where(Entry.kind == "deduction")).all())
+
+
+async def test_a_person_who_blocked_the_bot_is_still_charged_and_the_inspector_sees_it(
+    bureau: OfflineBureau,
+) -> None:
+    bureau.api.block(FENG)
+    card = await bureau.say("李督查", "冯科员 迟到")
+    since = bureau.mark()
+    done = await bureau.press("李督查", card, "确认")
+    assert done.method == "editMessageText" and "已记录" in (done.text or "")
+    refused = [c for c in bureau.since(since) if c.chat_id == FENG]
+    assert [(c.method, c.status) for c in refused] == [("sendMessage", 403)]  # tried once
+    assert _deductions(bureau) == 1 and bureau.texts_to("冯科员") == []
+
+
+async def test_a_flood_limit_is_waited_out_and_the_notice_arrives_once(
+    bureau: OfflineBureau,
+) -> None:
+    card = await bureau.say("李督查", "冯科员 迟到")
+    bureau.api.fail_next("sendMessage", status=429, retry_after=1)
+    since = bureau.mark()
+    await bureau.press("李督查", card, "确认")
+    sends = [(c.method, c.status) for c in bureau.since(since) if c.chat_id == FENG]
+    assert sends == [("sendMessage", 429), ("sendMessage", 200)]
+    assert sum("扣分通知" in t for t in bureau.texts_to("冯科员")) == 1
+    assert _deductions(bureau) == 1
+
+
+async def test_a_dropped_connection_is_retried_and_the_answer_arrives_once(
+    bureau: OfflineBureau,
+) -> None:
+    bureau.request.cut("sendMessage")  # never reaches Telegram
+    bureau.api.fail_next("sendMessage", status=502)  # reaches it, in trouble
+    calls = await bureau.deliver(bureau.message("王五", "/reflection 学习心得:严格执法"))
+    assert [(c.method, c.status) for c in calls] == [("sendMessage", 502), ("sendMessage", 200)]
+    [answer] = bureau.texts_to("王五")
+    assert "心得 1 / 2 篇" in answer
+
+
+async def test_a_refused_answer_is_replaced_by_the_apology_never_a_traceback(
+    bureau: OfflineBureau,
+) -> None:
+    refusal = "Bad Request: can't parse entities: unsupported start tag"
+    bureau.api.fail_next("sendMessage", status=400, description=refusal)
+    calls = await bureau.deliver(bureau.message("王五", "/score"))
+    assert [(c.method, c.status) for c in calls] == [("sendMessage", 400), ("sendMessage", 200)]
+    assert bureau.texts_to("王五") == ["抱歉,处理时出了点问题,已记录下来,请稍后再试。"]
+    assert [str(e) for e in bureau.errors] == ["Can't parse entities: unsupported start tag"]
+    bureau.errors.clear()  # the one crash this test caused, reported to the error handler
