@@ -8,6 +8,7 @@ import traceback
 
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
@@ -33,8 +34,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = svc.views.render("error_apology.html.j2") if svc else "抱歉,处理时出了点问题。"
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
-        elif update.effective_chat is not None:
+            try:
+                await update.callback_query.answer(text, show_alert=True)
+                return
+            except BadRequest:  # the press was already answered: say it in the chat
+                pass
+        if update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, html.escape(text))
     except Exception:  # the apology itself failed: already logged above
         log.warning("could not send the apology for update %s", update_id)

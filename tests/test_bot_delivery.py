@@ -67,3 +67,16 @@ async def test_a_refused_answer_is_replaced_by_the_apology_never_a_traceback(
     assert bureau.texts_to("王五") == ["抱歉,处理时出了点问题,已记录下来,请稍后再试。"]
     assert [str(e) for e in bureau.errors] == ["Can't parse entities: unsupported start tag"]
     bureau.errors.clear()  # the one crash this test caused, reported to the error handler
+
+
+async def test_a_crash_after_the_press_was_answered_still_apologises_in_the_chat(
+    bureau: OfflineBureau,
+) -> None:
+    card = await bureau.say("李督查", "冯科员 迟到")
+    bureau.api.fail_next("editMessageText", status=400, description="Bad Request: no such tag")
+    since = bureau.mark()
+    await bureau.press("李督查", card, "确认")
+    apology = [c for c in bureau.since(since) if c.method == "sendMessage" and c.chat_id == 1002]
+    assert [c.text for c in apology] == ["抱歉,处理时出了点问题,已记录下来,请稍后再试。"]
+    assert _deductions(bureau) == 1  # what was confirmed stays recorded
+    bureau.errors.clear()  # the one crash this test caused, reported to the error handler
