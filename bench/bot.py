@@ -144,16 +144,21 @@ async def _measure(findings: int) -> tuple[float, float]:
     return ours, echo
 
 
+def record_confirm(name: str, ours: float, echo: float, findings: int) -> Result:
+    """The JSON line of a record-and-confirm benchmark against its echo baseline."""
+    return {
+        "bench": name,
+        "seconds": round(ours, 4),
+        "baseline_seconds": round(echo, 4),
+        "ratio": round(ours / echo, 3),
+        "findings": findings,
+        "echo_messages": 2 * findings,
+    }
+
+
 @register("bot")
 def bot_bench(ctx: Context) -> Iterator[Result]:
     """Record and confirm findings end to end, against an echo bot on the same server."""
     ctx.log(f"bot: {FINDINGS} findings through `kaohe run` and the loopback Bot API server")
     ours, echo = asyncio.run(_measure(FINDINGS))
-    yield {
-        "bench": "bot_record_confirm",
-        "seconds": round(ours, 4),
-        "baseline_seconds": round(echo, 4),
-        "ratio": round(ours / echo, 3),
-        "findings": FINDINGS,
-        "echo_messages": 2 * FINDINGS,
-    }
+    yield record_confirm("bot_record_confirm", ours, echo, FINDINGS)

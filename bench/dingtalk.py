@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from sqlmodel import select
 
-from bench.bot import STAFF, BotProcess, _bureau
+from bench.bot import STAFF, BotProcess, _bureau, record_confirm
 from bench.registry import Context, Result, register
 from fakes.dingtalk import FakeDingTalk
 from scoring.db import make_engine, transaction
@@ -116,11 +116,4 @@ def dingtalk_bench(ctx: Context) -> Iterator[Result]:
     """Record and confirm findings through DingTalk, against an echo robot on the same fake."""
     ctx.log(f"dingtalk: {FINDINGS} findings through `kaohe run` and the loopback DingTalk")
     ours, echo = asyncio.run(_measure(FINDINGS))
-    yield {
-        "bench": "dingtalk_record_confirm",
-        "seconds": round(ours, 4),
-        "baseline_seconds": round(echo, 4),
-        "ratio": round(ours / echo, 3),
-        "findings": FINDINGS,
-        "echo_messages": 2 * FINDINGS,
-    }
+    yield record_confirm("dingtalk_record_confirm", ours, echo, FINDINGS)

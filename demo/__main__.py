@@ -237,11 +237,7 @@ async def play_day(
         try:
             console.rule("绑定账号(kaohe invite 生成的一次性绑定码)")
             for name in users:
-                with transaction(svc.engine) as s:
-                    code, _ = create_invite(
-                        s, name, now=svc.now(), ttl=timedelta(days=7), actor="管理员"
-                    )
-                await t.say(name, f"/start {code}")
+                await t.say(name, f"/start {invite_code(svc, name)}")
             for title, step in (
                 ("督查员抽查", inspector_spot_check),
                 ("加分申报与审批", claim_and_approval),
@@ -252,6 +248,13 @@ async def play_day(
         finally:
             await app.updater.stop()
             await app.stop()
+
+
+def invite_code(svc: Services, name: str) -> str:
+    """A fresh binding code, as `kaohe invite` makes it."""
+    with transaction(svc.engine) as s:
+        code, _ = create_invite(s, name, now=svc.now(), ttl=timedelta(days=7), actor="管理员")
+    return code
 
 
 def print_standings(svc: Services, period: Period) -> None:
@@ -290,7 +293,7 @@ async def run_demo(out_dir: Path, messengers: tuple[str, ...] = ("telegram", "di
         if "dingtalk" in messengers:
             from demo.dingtalk import play_dingtalk_day
 
-            await play_dingtalk_day(svc, settings, list(CAST), _demo_photo(), console)
+            await play_dingtalk_day(svc, settings, list(CAST), _demo_photo(), console, invite_code)
         console.rule(f"{year} 年度测算排名")
         print_standings(svc, Period.parse(str(year)))
         out_dir.mkdir(parents=True, exist_ok=True)

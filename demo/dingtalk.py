@@ -4,7 +4,7 @@ dingtalk-stream SDK and sending through the OpenAPI, against the loopback fake D
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from rich.console import Console
@@ -14,8 +14,6 @@ from bot.services import Services
 from bot.settings import Settings
 from fakes.dingtalk import FakeDingTalk
 from fakes.dingtalk.server import Sent
-from scoring.accounts import create_invite
-from scoring.db import transaction
 
 LINK = re.compile(r"\[([^\]]+)\]\(dtmd://dingtalkclient/sendMessage\?content=([^)]+)\)")
 
@@ -80,7 +78,12 @@ class DingTranscript:
 
 
 async def play_dingtalk_day(
-    svc: Services, settings: Settings, cast: list[str], photo: bytes, console: Console
+    svc: Services,
+    settings: Settings,
+    cast: list[str],
+    photo: bytes,
+    console: Console,
+    invite_code: Callable[[Services, str], str],
 ) -> None:
     """Bind the cast in DingTalk with invite codes, then the day: a finding confirmed, a
     photo as evidence, a mistyped name, a claim approved, /score."""
@@ -105,11 +108,7 @@ async def play_dingtalk_day(
         try:
             console.rule("钉钉:绑定账号(同一个绑定码,在与机器人的单聊中发送“绑定 绑定码”)")
             for name in users:
-                with transaction(svc.engine) as s:
-                    code, _ = create_invite(
-                        s, name, now=svc.now(), ttl=timedelta(days=7), actor="管理员"
-                    )
-                await t.say(name, f"绑定 {code}")
+                await t.say(name, f"绑定 {invite_code(svc, name)}")
             console.rule("钉钉:督查员抽查")
             card = await t.say("李督查", "张三 迟到")
             await t.tap("李督查", card, "确认")

@@ -13,7 +13,6 @@ so a redelivered message records nothing twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -27,11 +26,11 @@ from dingtalk.stream import Conversation, Incoming
 from scoring.errors import KaoheError
 from templates.views import Views
 from usecases import appeals, calendar, claims, findings, leaders, people
-from usecases.cards import evidence_ref, remember_copies
+from usecases.cards import evidence_ref
 from usecases.claims import Draft
 from usecases.core import Event, UseCases
 from usecases.messages import DIRECT, EDIT, REPLY, Copies, Copy, Group, Person, Result, Say, say
-from usecases.outbox import DeliveryFailed, Outbox, Undeliverable
+from usecases.outbox import DeliveryFailed, Outbox, Undeliverable, deliver_result
 
 log = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=30)
@@ -256,19 +255,10 @@ class DingTalkChat:
 
     async def show(self, m: Message, result: Result) -> None:
         """Every message of a result, where it goes (no alerts here: they are messages)."""
-        remember: dict[int, list[Copy]] = {}
-        direct_failed = False
-        for out in result.out:
-            copies = await self._deliver(m, out.say, out.to)
-            if copies is None:
-                direct_failed = direct_failed or out.to == DIRECT
-            elif out.card is not None:
-                remember.setdefault(out.card, []).extend(copies)
-        if remember:
-            await asyncio.to_thread(self.usecases.within, lambda s: remember_copies(s, remember))
-        if result.alert is not None:
-            fallback = result.value if direct_failed and isinstance(result.value, Say) else None
-            await self._reply(m, fallback or result.alert)
+        alert = await deliver_result(result, lambda out: self._deliver(m, out.say, out.to),
+                                     self.usecases)  # fmt: skip
+        if alert is not None:
+            await self._reply(m, alert)
 
     async def _deliver(self, m: Message, message: Say, to: object) -> list[Copy] | None:
         try:

@@ -8,7 +8,6 @@ error or a refusal is an alert on the pressed button, or a message in the chat.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
@@ -33,7 +32,7 @@ from handlers.callbacks import args_of, pattern
 from handlers.sending import TELEGRAM, TelegramSender, keyboard
 from scoring.errors import KaoheError
 from templates.views import Views
-from usecases.cards import evidence_ref, remember_copies
+from usecases.cards import evidence_ref
 from usecases.core import Ctx, Event, UseCases
 from usecases.messages import (
     DIRECT,
@@ -48,7 +47,7 @@ from usecases.messages import (
     Say,
     say,
 )
-from usecases.outbox import DeliveryFailed, Outbox, Undeliverable
+from usecases.outbox import DeliveryFailed, Outbox, Undeliverable, deliver_result
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -162,19 +161,9 @@ async def show(update: Update, context: Context, result: Result, answered: bool 
     d, query = deps(context), update.callback_query
     if query is not None and not answered and result.alert is None:
         await _answer(update)
-    remember: dict[int, list[Copy]] = {}
-    direct_failed = False
-    for out in result.out:
-        copies = await _deliver(update, context, out)
-        if copies is None:
-            direct_failed = direct_failed or out.to == DIRECT
-        elif out.card is not None:
-            remember.setdefault(out.card, []).extend(copies)
-    if remember:
-        await asyncio.to_thread(d.usecases.within, lambda s: remember_copies(s, remember))
-    if query is not None and not answered and result.alert is not None:
-        alert = result.value if direct_failed and isinstance(result.value, Say) else result.alert
-        modal = direct_failed or not any(o.to == DIRECT for o in result.out)
+    alert = await deliver_result(result, lambda out: _deliver(update, context, out), d.usecases)
+    if query is not None and not answered and result.alert is not None and alert is not None:
+        modal = alert is not result.alert or not any(o.to == DIRECT for o in result.out)
         await _answer(update, d.views.say(alert)[:ALERT_LIMIT], modal=modal)
 
 

@@ -8,11 +8,14 @@ failed for now (network, flood limits past the retries: try again later).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
-from usecases.messages import Copy, Person, Say
+from usecases.cards import remember_copies
+from usecases.core import UseCases
+from usecases.messages import DIRECT, Copy, Out, Person, Result, Say
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +88,26 @@ class Outbox:
                 await sender.replace(copy, message, caption=caption)
             except Exception as exc:
                 log.warning("could not update card copy %s: %s", copy, exc)
+
+
+async def deliver_result(
+    result: Result,
+    deliver: Callable[[Out], Awaitable[list[Copy] | None]],
+    usecases: UseCases,
+) -> Say | None:
+    """Deliver every message of a result in order (``deliver`` gives where each went, None
+    when it was not delivered), remember where each card went (one transaction), and return
+    the alert to show: the result's, or its fallback when the private message failed."""
+    remember: dict[int, list[Copy]] = {}
+    direct_failed = False
+    for out in result.out:
+        copies = await deliver(out)
+        if copies is None:
+            direct_failed = direct_failed or out.to == DIRECT
+        elif out.card is not None:
+            remember.setdefault(out.card, []).extend(copies)
+    if remember:
+        await asyncio.to_thread(usecases.within, lambda s: remember_copies(s, remember))
+    if direct_failed and isinstance(result.value, Say):
+        return result.value
+    return result.alert
