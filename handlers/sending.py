@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from handlers.callbacks import data
 from templates.views import Views
@@ -81,7 +83,7 @@ async def retrying(call: Callable[[], Awaitable[Message]], chat_id: int | str) -
         try:
             return await call()
         except RetryAfter as exc:
-            await asyncio.sleep(_seconds(exc.retry_after))
+            await asyncio.sleep(_retry_after(exc))
         except Forbidden as exc:
             raise Undeliverable(f"chat {chat_id}: {exc}") from exc
         except BadRequest as exc:
@@ -95,7 +97,11 @@ async def retrying(call: Callable[[], Awaitable[Message]], chat_id: int | str) -
     raise DeliveryFailed(f"chat {chat_id}: gave up after {ATTEMPTS} attempts")
 
 
-def _seconds(delay: int | float | timedelta) -> float:
+def _retry_after(exc: RetryAfter) -> float:
+    """Seconds to wait (PTB's value is becoming a timedelta; either is read)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        delay: int | float | timedelta = exc.retry_after
     return delay if isinstance(delay, int | float) else delay.total_seconds()
 
 
