@@ -226,6 +226,11 @@ def _people(session: Session, *where: ColumnElement[bool]) -> list[RosterPerson]
     return [RosterPerson(int(i or 0), n, d) for i, n, d in rows]
 
 
+def active_people(session: Session) -> list[RosterPerson]:
+    """Everyone assessed now (active), in roster order."""
+    return _people(session)
+
+
 def leaders_in_charge(session: Session, person_id: int) -> list[RosterPerson]:
     """The active leaders in charge of a person's department (not the person themself)."""
     person = session.get(Person, person_id)

@@ -171,7 +171,7 @@ def plan_review(p: Planning, session: Session, duty: Duty, now: datetime) -> Pla
     text = say(
         "duty_review_reminder.html.j2", year=year,
         deadline_month=p.rules.calendar.annual_deadline_month,
-        missing=len(duties.missing_reviews(session, year)),
+        missing=len(duties.missing_reviews(session, p.rules, year)),
     )  # fmt: skip
     parts = [_private("p", a, text) for a in duties.bound_accounts(session, GROUP)]
     return Plan(parts, detail=f"{len(parts)} reminded")
