@@ -24,8 +24,8 @@ from typing import Literal
 from sqlalchemy import ColumnElement, delete
 from sqlmodel import Session, col, select
 
-from scoring.accounts import GROUP, Account
-from scoring.errors import InputError
+from scoring.accounts import GROUP, LEADER, Account
+from scoring.errors import InputError, PermissionDenied
 from scoring.ledger import audit, check_year_open
 from scoring.models import (
     Department,
@@ -241,11 +241,13 @@ def leaders_in_charge(session: Session, person_id: int) -> list[RosterPerson]:
 
 
 def people_to_score(session: Session, kind: Kind, scorer: Account) -> list[RosterPerson]:
-    """Whom a scorer scores: a leader the staff of the departments they lead (the leading
-    group also those whose department no one leads); the leading group everyone."""
+    """Whom a scorer scores: a leader the staff of the departments they lead (not themself);
+    the leading group everyone, and as 分管领导评分 those whose department no one leads
+    (themselves included: they enter what the leading group agrees)."""
     if kind == "group":
         return _people(session)
     people = _people(session, col(Person.department_id).in_(scorer.leads))
+    people = [p for p in people if p.id != scorer.person_id]
     if scorer.has(GROUP):
         led = select(PersonLeads.department_id).join(
             Person, col(Person.id) == col(PersonLeads.person_id)
@@ -254,7 +256,7 @@ def people_to_score(session: Session, kind: Kind, scorer: Account) -> list[Roste
             session, col(Person.department_id).not_in(led.where(col(Person.active).is_(True)))
         )
         people += [p for p in unled if p not in people]
-    return [p for p in people if p.id != scorer.person_id]
+    return people
 
 
 # ------------------------------------------------------------------ a sheet of scores
@@ -318,6 +320,9 @@ def sheet(session: Session, rules: Rules, kind: Kind, scorer: Account, year: int
     """The scorer's sheet: whom they score, what they sent, what waits in their draft."""
     cfg = _config(rules, kind)
     part = rules.review.part(cfg.part)
+    if not scorer.has(GROUP) and (kind == "group" or not scorer.has(LEADER)):
+        enters = "考核领导小组" if kind == "group" else "分管领导"
+        raise PermissionDenied(f"{part.name}由{enters}录入")
     people = people_to_score(session, kind, scorer)
     if not people:
         raise InputError("您没有需要评分的人员" if kind == "leader" else "花名册中没有在岗人员")
