@@ -198,6 +198,8 @@ def manage_vote(ctx: Ctx, args: list[str]) -> Result:
     year, rest = _year(ctx, rest)
     s, by = ctx.session, ctx.me.label
     if action == "status":
+        if s.get(Vote, year) is None:
+            return Result().reply(say("vote_usage.html.j2", year=year))
         t = vote.turnout(s, year, calendar_tz(ctx.now))
         return Result().reply(say("vote_status.html.j2", t=t))
     if action == "close":
