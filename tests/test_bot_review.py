@@ -159,3 +159,16 @@ async def test_a_leader_checks_the_scores_before_sending_and_finalize_names_what
     assert "还有 8 人的述职测评分数未录入齐全" in (final.text or "")
     assert "张三(执法监察科):缺述职、班子综合评议" in (final.text or "")
     assert "王五(法规科):缺述职、分管领导评分、班子综合评议(待周组长评分)" in (final.text or "")
+
+
+async def test_the_demos_short_vote_plays_through_to_the_groups_result(
+    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from demo.__main__ import Transcript
+    from demo.vote import short_vote
+
+    b = bureau
+    _clock(b, monkeypatch, OPEN_AT)
+    await short_vote(Transcript(b.api, b.users), b.svc, leader="周组长", voter="冯科员")
+    assert any("2026年度民主评议结果" in t for t in b.api.messages_to(GROUP))
+    assert any("您的述职得分:8 分" in t for t in b.texts_to("冯科员"))

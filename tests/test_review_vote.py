@@ -271,6 +271,8 @@ def test_the_vote_has_a_reminder_the_day_before_and_closes_itself(
     }
     due = duties.duties_due(session, rules.calendar, TZ, datetime(2027, 1, 5, 9, 1, tzinfo=TZ))
     assert "vote_remind:2026:202701061800" in calendar.keys(due)
+    jobs = {r.name: r.status for r in duties.job_rows(session, rules.calendar, TZ, OPENED)}
+    assert jobs["民主评议截止前的提醒"] == jobs["民主评议截止"] == "scheduled"  # kaohe jobs
 
 
 # ------------------------------------------------------------------ leaders and the group
