@@ -461,3 +461,22 @@ def test_closing_short_asks_the_leading_group_then_tells_everyone_their_score(
     assert {o.say.values["mean"] for o in own} == {Decimal("10"), Decimal("8")}
     with uc.session() as s:
         assert s.get(Vote, 2026).state == vote.COUNTED  # type: ignore[union-attr]
+
+
+def test_a_vote_closing_itself_short_of_the_turnout_asks_the_leading_group_in_private(
+    session: Session, rules: Rules, ids: dict[str, int]
+) -> None:
+    from usecases.duties import Planning, plan_vote_close
+
+    zhou = account(session, ids["周组长"])
+    open_2026(session, rules, closes_on=date(2027, 1, 6))
+    ballot_of(session, rules, ids["张三"], {})
+    [close] = [d for d in vote.vote_duties(session, OPENED) if d.kind == vote.CLOSE]
+    plan = plan_vote_close(Planning(rules, TZ), session, close, close.due)
+    assert session.get(Vote, YEAR).state == vote.CLOSED  # type: ignore[union-attr]
+    assert [(p.name, p.say.template) for p in plan.parts] == [
+        (f"confirm:{zhou.person_id}", "vote_confirm.html.j2"),
+        ("group", "vote_short.html.j2"),
+    ]
+    again = plan_vote_close(Planning(rules, TZ), session, close, close.due)  # a retry
+    assert [p.name for p in again.parts] == [p.name for p in plan.parts]

@@ -229,6 +229,9 @@ def plan_vote_close(p: Planning, session: Session, duty: Duty, now: datetime) ->
     ids = [x.person.id for x in r.people]
     people = {pid: Person(pid, a) for pid, a in addresses_of(session, ids).items()}
     parts: list[Part] = []
+    if r.turnout.state == vote.CLOSED:  # short of the turnout: the leading group decides
+        prompt = review.confirm_prompt(r.turnout)
+        parts += [_private("confirm", a, prompt) for a in duties.bound_accounts(session, GROUP)]
     for o in review.result_outs(p.rules, r, people):
         if isinstance(o.to, Person):
             parts.append(Part(f"p:{o.to.person_id}", o.to, o.say))

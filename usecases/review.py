@@ -177,14 +177,15 @@ def _table(r: Results, rules: Rules) -> Say:
     return say("vote_table.html.j2", r=r, part=part)
 
 
+def confirm_prompt(t: vote.Turnout) -> Say:
+    """To the leading group, a vote closed short of the turnout: 仍按已投选票计分."""
+    count = Action("仍按已投选票计分", VOTE_COUNT, (str(t.year),))
+    return say("vote_confirm.html.j2", [count], t=t)
+
+
 def _closed(ctx: Ctx, r: Results) -> Result:
     """The leading group's answer to a close, and what everyone else is told."""
-    year = str(r.turnout.year)
-    if r.turnout.state == vote.COUNTED:
-        reply = _table(r, ctx.rules)
-    else:
-        reply = say("vote_confirm.html.j2", [Action("仍按已投选票计分", VOTE_COUNT, (year,))],
-                    t=r.turnout)  # fmt: skip
+    reply = _table(r, ctx.rules) if r.turnout.state == vote.COUNTED else confirm_prompt(r.turnout)
     people = ctx.people([p.person.id for p in r.people])
     return Result([Out(reply), *result_outs(ctx.rules, r, people)])
 
@@ -201,7 +202,8 @@ def manage_vote(ctx: Ctx, args: list[str]) -> Result:
         if s.get(Vote, year) is None:
             return Result().reply(say("vote_usage.html.j2", year=year))
         t = vote.turnout(s, year, calendar_tz(ctx.now))
-        return Result().reply(say("vote_status.html.j2", t=t))
+        shown = Result().reply(say("vote_status.html.j2", t=t))
+        return shown.reply(confirm_prompt(t)) if t.state == vote.CLOSED else shown
     if action == "close":
         return _closed(ctx, vote.close_vote(s, ctx.rules, year, by=by, now=ctx.now))
     closes_on = vote.parse_closing_date(rest[0], today=ctx.now.date()) if rest else None
