@@ -65,7 +65,9 @@ def check_score(text: str, *, maximum: Decimal, step: Decimal, label: str) -> De
     if not value.is_finite() or value < 0 or value > maximum:
         raise InputError(f"{label}:{text} 超出范围(0 到 {maximum})")
     if value % step != 0:
-        raise InputError(f"{label}:{text} 应以 {step} 为单位")
+        places = {Decimal("0.1"): "一", Decimal("0.01"): "两"}.get(step)
+        rule = f"最多保留{places}位小数" if places else f"应以 {step} 为单位"
+        raise InputError(f"{label}:{text} {rule}")
     return value
 
 
@@ -158,15 +160,7 @@ def store_parts(
 
 
 def _review_value(line: int, header: str, text: str, maximum: Decimal) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InputError(f"第{line}行 {header}:“{text}”不是数字") from None
-    if not value.is_finite() or value < 0 or value > maximum:
-        raise InputError(f"第{line}行 {header}:{text} 超出范围(0 到 {maximum})")
-    if value != value.quantize(Decimal("0.01")):
-        raise InputError(f"第{line}行 {header}:{text} 最多保留两位小数")
-    return value
+    return check_score(text, maximum=maximum, step=Decimal("0.01"), label=f"第{line}行 {header}")
 
 
 def import_reviews(

@@ -313,7 +313,7 @@ def test_wrong_scores_are_all_listed_and_none_is_kept(
         review.draft_scores(session, rules, "group", zhou, YEAR, text, now=LATER)
     assert caught.value.message.splitlines()[1:] == [
         "  - 王五(法规科):5.5 超出范围(0 到 5)",
-        "  - 冯科员(办公室):4.55 应以 0.1 为单位",
+        "  - 冯科员(办公室):4.55 最多保留一位小数",
         "  - 某某:不在您的评分名单中",
     ]
     assert session.exec(select(ReviewDraft)).all() == []
