@@ -32,7 +32,7 @@ from tests.harness import ROSTER, TZ, write_roster
 from tests.helpers import dump_sqlite
 from usecases import review as review_uc
 from usecases.core import Event, UseCases
-from usecases.messages import EDIT, Group
+from usecases.messages import DIRECT, EDIT, Group
 from usecases.messages import Person as Recipient
 
 # The harness bureau, with a second leader in charge of 执法监察科 (赵局): 张三 and 李四 are led
@@ -480,3 +480,18 @@ def test_a_vote_closing_itself_short_of_the_turnout_asks_the_leading_group_in_pr
     ]
     again = plan_vote_close(Planning(rules, TZ), session, close, close.due)  # a retry
     assert [p.name for p in again.parts] == [p.name for p in plan.parts]
+
+
+def test_a_close_sent_in_the_group_chat_shows_everyones_score_only_in_private(
+    uc: UseCases,
+) -> None:
+    uc.call(ev(uc, "周组长", "1"), review_uc.manage_vote, ["open", "2026"])
+    with uc.session() as s:
+        ids = people(s)
+    with transaction(uc.engine) as s:
+        for name in ("张三", "李四", "冯科员", "李督查", "陈局", "周组长"):
+            ballot_of(s, uc.rules, ids[name], {})
+    in_group = Event("tg", str(5000 + ids["周组长"]), "tg:2", NOW, private=False)
+    closed = uc.call(in_group, review_uc.manage_vote, ["close", "2026"])
+    where = {o.say.template: o.to for o in closed.out if not isinstance(o.to, Recipient)}
+    assert where == {"vote_table.html.j2": DIRECT, "vote_result.html.j2": Group()}

@@ -184,10 +184,11 @@ def confirm_prompt(t: vote.Turnout) -> Say:
 
 
 def _closed(ctx: Ctx, r: Results) -> Result:
-    """The leading group's answer to a close, and what everyone else is told."""
+    """The leading group's answer to a close, in private (everyone's score, or the question
+    to count a vote short of the turnout), and what everyone else is told."""
     reply = _table(r, ctx.rules) if r.turnout.state == vote.COUNTED else confirm_prompt(r.turnout)
     people = ctx.people([p.person.id for p in r.people])
-    return Result([Out(reply), *result_outs(ctx.rules, r, people)])
+    return Result([Out(reply, DIRECT), *result_outs(ctx.rules, r, people)])
 
 
 @verb("vote")
@@ -203,7 +204,9 @@ def manage_vote(ctx: Ctx, args: list[str]) -> Result:
             return Result().reply(say("vote_usage.html.j2", year=year))
         t = vote.turnout(s, year, calendar_tz(ctx.now))
         shown = Result().reply(say("vote_status.html.j2", t=t))
-        return shown.reply(confirm_prompt(t)) if t.state == vote.CLOSED else shown
+        if t.state == vote.CLOSED:
+            shown.out.append(Out(confirm_prompt(t), DIRECT))
+        return shown
     if action == "close":
         return _closed(ctx, vote.close_vote(s, ctx.rules, year, by=by, now=ctx.now))
     closes_on = vote.parse_closing_date(rest[0], today=ctx.now.date()) if rest else None
@@ -218,7 +221,10 @@ def confirm_count(ctx: Ctx, year: int) -> Result:
     """仍按已投选票计分: the leading group counts a vote that closed under the turnout."""
     r = vote.close_vote(ctx.session, ctx.rules, year, by=ctx.me.label, now=ctx.now, confirm=True)
     result = _closed(ctx, r)
-    result.out[0] = Out(result.out[0].say, EDIT)
+    if ctx.event.private:  # the question becomes everyone's score
+        result.out[0] = Out(result.out[0].say, EDIT)
+    else:  # pressed in a group: the scores go in private, the question there says it is done
+        result.out.insert(0, Out(say("vote_status.html.j2", t=r.turnout), EDIT))
     return result
 
 
