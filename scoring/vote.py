@@ -6,7 +6,11 @@ they can change them; submitting adds one to the tally of each rating given
 (``vote_tally``: how many ballots gave a person each level), marks the voter as having
 voted (``vote_roll``) and deletes the draft, in one transaction. After that no row says
 what anyone voted, nor which ratings were on the same ballot: nobody can vote twice, and
-anyone may see who has not voted, never how anyone voted. Submitting writes no audit line.
+anyone may see who has not voted, never how anyone voted. Submitting writes no audit line,
+and rewrites every roll and tally row of the vote (on PostgreSQL a row's last writer, xmin,
+would otherwise show which tallies moved with whose turnout). What no table shows may still
+sit in the database's files until reclaimed (a deleted draft in SQLite's free pages or WAL,
+PostgreSQL's dead rows until vacuum): the files are for administrators only.
 
 At close each person's part (述职) is the mean of the points received, rounded as the rules
 file says. With turnout under the rules file's minimum the vote stops taking ballots but
@@ -327,6 +331,14 @@ def submit_ballot(
             )
             .values(count=col(VoteTally.count) + 1)
         )
+    # Every row of the roll and the tallies is written again, so that a database keeping the
+    # last writer of each row (PostgreSQL's xmin) cannot tell which ones this ballot changed.
+    session.execute(
+        update(VoteRoll).where(col(VoteRoll.year) == year).values(voted=col(VoteRoll.voted))
+    )
+    session.execute(
+        update(VoteTally).where(col(VoteTally.year) == year).values(count=col(VoteTally.count))
+    )
     draft = session.get(ReviewDraft, (BALLOT, year, voter_id))
     if draft is not None:
         session.delete(draft)

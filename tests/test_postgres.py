@@ -120,8 +120,13 @@ def test_a_secret_vote_counts_the_same_on_postgres(
                 level = 0 if (voter, colleague.name) == ("李四", "王五") else 1
                 vote.rate(s, rules, 2026, pid, colleague.id, level, now=now)
             vote.submit_ballot(s, rules, 2026, pid, now=now)
+            s.commit()  # a ballot a transaction, as in the chat
         r = vote.close_vote(s, rules, 2026, by="t", now=now)
         s.commit()
         assert s.exec(select(ReviewDraft)).all() == []
         assert review.parts_of(s, 2026, ids["王五"]) == {"report": Decimal("8.5")}  # 34 / 4
         assert r.distribution == (1, 19, 0, 0)  # five ballots of four
+        # the last ballot rewrote every row: no row's last writer (xmin) tells ballots apart
+        for table in ("vote_roll", "vote_tally"):
+            writers = s.execute(text(f"SELECT DISTINCT xmin::text FROM {table}")).all()
+            assert len(writers) == 1, table
