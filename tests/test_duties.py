@@ -364,7 +364,8 @@ def test_jobs_list_the_latest_and_next_duty_of_each_kind(session: Session, rules
 
 
 def test_every_duty_kind_has_a_plan(rules: Rules) -> None:
-    from scoring.calendar import KINDS
+    from scoring.calendar import KIND_NAMES, KINDS
+    from scoring.vote import CLOSE, REMIND
     from usecases.duties import PLANS
 
-    assert set(PLANS) == {*KINDS, "annual"}
+    assert set(PLANS) == {*KINDS, "annual", REMIND, CLOSE} == set(KIND_NAMES)
