@@ -25,7 +25,7 @@ from dingtalk.sender import DINGTALK, DingTalkSender
 from dingtalk.stream import Conversation, Incoming
 from scoring.errors import KaoheError
 from templates.views import Views
-from usecases import appeals, calendar, claims, findings, leaders, people
+from usecases import appeals, calendar, claims, findings, leaders, people, review
 from usecases.cards import evidence_ref
 from usecases.claims import Draft
 from usecases.core import Event, UseCases
@@ -63,6 +63,15 @@ class Message:
 
 
 Verb = Callable[..., Result]
+# the ballot's actions: verb → (use case, how many numbers it takes)
+BALLOT: dict[str, tuple[Verb, int]] = {
+    review.BALLOT_PAGE: (review.turn_page, 2),
+    review.BALLOT_RATE: (review.rate, 4),
+    review.BALLOT_WHO: (review.who, 2),
+    review.BALLOT_SUMMARY: (review.summary, 1),
+    review.BALLOT_SUBMIT: (review.submit, 1),
+    review.VOTE_COUNT: (review.confirm_count, 1),
+}
 
 
 class DingTalkChat:
@@ -129,6 +138,10 @@ class DingTalkChat:
             "veto": (leaders.veto, (args,)),
             "revoke": (leaders.revoke, (args,)),
             "checked": (findings.record_spot_check, (rest.strip(),)),
+            "vote": (review.manage_vote, (args,)),
+            "ballot": (review.show_ballot, (args,)),
+            "leaderscore": (review.score_sheet, ("leader", args)),
+            "groupscore": (review.score_sheet, ("group", args)),
         }
         if name in simple:
             fn, fn_args = simple[name]
@@ -164,6 +177,11 @@ class DingTalkChat:
             await self.run(m, calendar.notice_appeal, args[0])
         elif verb in (calendar.PROPOSAL_OK, calendar.PROPOSAL_NO):
             await self.run(m, calendar.decide_proposal, n[0], verb == calendar.PROPOSAL_OK)
+        elif verb in BALLOT and len(n) == BALLOT[verb][1]:
+            await self.run(m, BALLOT[verb][0], *n)
+        elif verb in (review.SCORES_SEND, review.SCORES_DROP):
+            fn = review.send_scores if verb == review.SCORES_SEND else review.drop_scores
+            await self.run(m, fn, args[0], int(args[1]))
         elif verb == claims.APPROVE:
             await self.run(m, claims.approve, n[0])
         elif verb == claims.REJECT:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from usecases import appeals, calendar, claims, findings
+from usecases import appeals, calendar, claims, findings, review
 from usecases.messages import Action
 
 WORD: dict[str, str] = {
@@ -29,6 +29,14 @@ WORD: dict[str, str] = {
     claims.TODAY: "今天",
     claims.APPROVE: "批准",
     claims.REJECT: "驳回",
+    review.BALLOT_PAGE: "选票翻页",
+    review.BALLOT_RATE: "评议",
+    review.BALLOT_WHO: "查看",
+    review.BALLOT_SUMMARY: "选票汇总",
+    review.BALLOT_SUBMIT: "提交选票",
+    review.VOTE_COUNT: "按已投计分",
+    review.SCORES_SEND: "确认提交评分",
+    review.SCORES_DROP: "放弃评分",
 }
 VERB = {word: verb for verb, word in WORD.items()}
 SEND = "dtmd://dingtalkclient/sendMessage?content="
@@ -50,8 +58,11 @@ def parse(text: str) -> tuple[str, list[str]] | None:
     if not words or words[0] not in VERB:
         return None
     verb, args = VERB[words[0]], words[1:]
-    numeric = verb not in (claims.PICK_KIND, claims.PICK_LEVEL, calendar.NOTICE_APPEAL)
-    if numeric and not all(a.lstrip("#").isdecimal() for a in args):
+    textual = (claims.PICK_KIND, claims.PICK_LEVEL, calendar.NOTICE_APPEAL)
+    if verb in (review.SCORES_SEND, review.SCORES_DROP):  # (leader|group, year)
+        if len(args) != 2 or args[0] not in review.KINDS or not args[1].isdecimal():
+            return None
+    elif verb not in textual and not all(a.lstrip("#").isdecimal() for a in args):
         return None
     if verb != claims.TODAY and not args:
         return None

@@ -6,7 +6,7 @@ Buttons already sitting in people's chats keep working, so the data stays as it 
 
 from __future__ import annotations
 
-from usecases import appeals, calendar, claims, findings
+from usecases import appeals, calendar, claims, findings, review
 from usecases.messages import Action
 
 PREFIX: dict[str, str] = {
@@ -25,6 +25,14 @@ PREFIX: dict[str, str] = {
     claims.TODAY: "cd:today",
     claims.APPROVE: "cl:a",
     claims.REJECT: "cl:r",
+    review.BALLOT_PAGE: "vb",
+    review.BALLOT_RATE: "vr",
+    review.BALLOT_WHO: "vw",
+    review.BALLOT_SUMMARY: "vs",
+    review.BALLOT_SUBMIT: "vk",
+    review.VOTE_COUNT: "vc",
+    review.SCORES_SEND: "sc:ok",
+    review.SCORES_DROP: "sc:no",
 }
 
 

@@ -43,6 +43,8 @@ KIND_NAMES = {
     "review": "年度考核截止提醒",
     "workdays": "下一年节假日调休安排尚未录入的提醒",
     "annual": "年度考核结果通报",
+    "vote_remind": "民主评议截止前的提醒",
+    "vote_close": "民主评议截止",
 }
 _QUARTER_NAMES = "一二三四"
 # How far back the calendar is searched for the latest duty of each kind (over a year,

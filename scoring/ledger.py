@@ -10,20 +10,18 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from decimal import Decimal
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from scoring.errors import Conflict, InputError, NotFound, PermissionDenied
-from scoring.models import Audit, Department, Entry, Person, ReviewScore, VetoRecord, YearLock
+from scoring.models import Audit, Department, Entry, Person, VetoRecord, YearLock
 from scoring.parser import Finding, RosterPerson, normalize, resolve_person
 from scoring.periods import Period
 from scoring.points import from_cp, to_cp
 from scoring.roster import LEADER_ROLE, DbRoster
 from scoring.rules import Rules
-from scoring.tables import read_table
 
 
 @dataclass(frozen=True)
@@ -335,70 +333,6 @@ def revoke_veto(
     session.flush()
     audit(session, now=now, actor=by, action="revoke_veto", veto=veto_id, reason=reason)
     return revocation
-
-
-def _review_value(line: int, header: str, text: str, maximum: Decimal) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InputError(f"第{line}行 {header}:“{text}”不是数字") from None
-    if not value.is_finite() or value < 0 or value > maximum:
-        raise InputError(f"第{line}行 {header}:{text} 超出范围(0 到 {maximum})")
-    if value != value.quantize(Decimal("0.01")):
-        raise InputError(f"第{line}行 {header}:{text} 最多保留两位小数")
-    return value
-
-
-def import_reviews(
-    session: Session, rules: Rules, path: Path, *, year: int, now: datetime, actor: str
-) -> int:
-    """Enter year-end review parts from a file; all rows are checked before any is written."""
-    parts = rules.review.parts
-    table = read_table(path, ["姓名", *(p.header for p in parts)])
-    if not table:
-        raise InputError(f"{path.name} 没有评分数据")
-    check_year_open(session, year)
-    roster = DbRoster(session)
-    problems: list[str] = []
-    parsed: list[tuple[RosterPerson, dict[str, Decimal]]] = []
-    seen: set[int] = set()
-    for line, cells in table:
-        spec = cells["姓名"] + (f"({cells['科室']})" if cells.get("科室") else "")
-        try:
-            person = resolve_person(spec, roster)
-            values = {p.code: _review_value(line, p.header, cells[p.header], p.max) for p in parts}
-        except InputError as exc:
-            problems.append(exc.message)
-            continue
-        except Exception as exc:  # a parser error about the name
-            problems.append(f"第{line}行 姓名:{exc}")
-            continue
-        if person.id in seen:
-            problems.append(f"第{line}行 姓名:{person.label}重复")
-        seen.add(person.id)
-        parsed.append((person, values))
-    if problems:
-        raise InputError(
-            "述职测评表有错误,未导入任何内容:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
-    for person, values in parsed:
-        row = session.exec(
-            select(ReviewScore).where(ReviewScore.person_id == person.id, ReviewScore.year == year)
-        ).first() or ReviewScore(
-            person_id=person.id, year=year, parts_json="{}", total_cp=0, entered_at=now
-        )
-        parts_json = json.dumps({k: str(v) for k, v in values.items()})
-        if row.id is not None and row.parts_json != parts_json:  # the earlier marks stay on record
-            before, after = json.loads(row.parts_json), json.loads(parts_json)
-            audit(session, now=now, actor=actor, action="review_replaced", year=year,
-                  person=person.id, before=before, after=after)  # fmt: skip
-        row.parts_json = parts_json
-        row.total_cp = to_cp(sum(values.values(), Decimal(0)))
-        row.entered_at = now
-        row.entered_by = actor
-        session.add(row)
-    audit(session, now=now, actor=actor, action="review_import", year=year, rows=len(parsed))
-    return len(parsed)
 
 
 def entry_views(

@@ -216,3 +216,86 @@ class YearLock(SQLModel, table=True):
     year: int = Field(primary_key=True)
     locked_at: datetime
     locked_by: str = Field(default="", max_length=64)
+
+
+# ---------------------------------------------------------------- year-end review in the chat
+class ReviewPartScore(SQLModel, table=True):
+    """One year-end review part of one person (述职, 分管领导评分, 班子评议), however it was
+    entered: the vote's mean, the leaders' mean, the leading group's score, or a file.
+    ``review_score`` holds a person's parts once they are all in."""
+
+    __tablename__ = "review_part"
+
+    year: int = Field(primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    part: str = Field(primary_key=True, max_length=32)
+    points_cp: int
+    source: str = Field(max_length=16)  # vote | leader | group | import
+    entered_by: str = Field(default="", max_length=64)
+    entered_at: datetime
+
+
+class LeaderMark(SQLModel, table=True):
+    """A leader in charge's 分管领导评分 of one person for a year (hundredths)."""
+
+    __tablename__ = "leader_mark"
+
+    year: int = Field(primary_key=True)
+    leader_id: int = Field(foreign_key="person.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    points_cp: int
+    entered_at: datetime
+
+
+class ReviewDraft(SQLModel, table=True):
+    """What someone is entering and has not sent yet: a ballot's ratings (deleted in the
+    transaction that counts the ballot), a leader's or the leading group's scores."""
+
+    __tablename__ = "review_draft"
+
+    kind: str = Field(primary_key=True, max_length=16)  # ballot | leader | group
+    year: int = Field(primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    values_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    updated_at: datetime
+
+
+class Vote(SQLModel, table=True):
+    """民主评议 of a year: open, closed (waiting for the leading group: turnout too low), or
+    counted into the 述职 part. Its scale is kept as it was when it opened."""
+
+    year: int = Field(primary_key=True)
+    state: str = Field(default="open", max_length=16)
+    part: str = Field(max_length=32)
+    scale_json: str = Field(sa_column=Column(Text, nullable=False))
+    min_turnout: str = Field(max_length=16)
+    opened_at: datetime
+    opened_by: str = Field(default="", max_length=64)
+    closes_at: datetime | None = None
+    remind_at: datetime | None = None
+    closed_at: datetime | None = None
+    counted_by: str = Field(default="", max_length=64)
+    low_turnout_confirmed: bool = Field(default=False)
+
+
+class VoteRoll(SQLModel, table=True):
+    """Who may vote (everyone active when the vote opened; also who is rated) and whether
+    they have: turnout, never what anyone voted."""
+
+    __tablename__ = "vote_roll"
+
+    year: int = Field(foreign_key="vote.year", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    voted: bool = Field(default=False)
+
+
+class VoteTally(SQLModel, table=True):
+    """How many submitted ballots gave a person each level of the scale. Ballots are added
+    here and nowhere else: no row says who voted what, nor which ratings shared a ballot."""
+
+    __tablename__ = "vote_tally"
+
+    year: int = Field(foreign_key="vote.year", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    level: int = Field(primary_key=True)
+    count: int = Field(default=0)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from contextlib import suppress
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -13,8 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     ValidationError,
     field_validator,
     model_validator,
@@ -55,9 +59,72 @@ class ReviewPart(_Frozen):
     max: Points
 
 
+class TimeOfDay(_Frozen):
+    hour: int = Field(ge=0, le=23)
+    minute: int = Field(default=0, ge=0, le=59)
+
+
+class ScaleLevel(_Frozen):
+    """A rating of the 民主评议 ballot (优秀 …) and the points it gives."""
+
+    name: str = Field(min_length=1)
+    short: str = Field(min_length=1, max_length=2)
+    points: Points
+
+
+def _fraction(value: object) -> Fraction:
+    try:
+        found = Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{value!r} is not a fraction such as 2/3") from None
+    if not 0 <= found <= 1:
+        raise ValueError("must be between 0 and 1")
+    return found
+
+
+class ReviewVote(_Frozen):
+    """民主评议 in the chat: the part it fills, the scale, the turnout needed, the timing."""
+
+    part: str
+    scale: tuple[ScaleLevel, ...] = Field(min_length=2)
+    min_turnout: Annotated[Fraction, BeforeValidator(_fraction), PlainSerializer(str)]
+    page_size: int = Field(ge=1, le=8)
+    remind_days_before: int = Field(ge=0)
+    remind_at: TimeOfDay
+    closes_at: TimeOfDay
+
+    @field_validator("scale")
+    @classmethod
+    def _distinct(cls, scale: tuple[ScaleLevel, ...]) -> tuple[ScaleLevel, ...]:
+        for attr in ("name", "short"):
+            words = [getattr(level, attr) for level in scale]
+            if len(set(words)) != len(words):
+                raise ValueError(f"two levels share a {attr}")
+        return scale
+
+
+class ReviewScores(_Frozen):
+    """Scores entered in the chat (分管领导评分, 班子综合评议): their part and their step."""
+
+    part: str
+    step: Annotated[Decimal, Field(gt=0, max_digits=4, decimal_places=2)]
+
+
 class Review(_Frozen):
     category: str
     parts: tuple[ReviewPart, ...]
+    mean_decimals: int = Field(ge=0, le=2)
+    mean_rounding: Literal["half_up", "half_even", "down"]
+    vote: ReviewVote
+    leader: ReviewScores
+    group: ReviewScores
+
+    def part(self, code: str) -> ReviewPart:
+        """The review part with this code."""
+        for p in self.parts:
+            if p.code == code:
+                return p
+        raise KeyError(code)
 
 
 class Item(_Frozen):
@@ -347,6 +414,7 @@ def cross_reference_problems(data: dict[str, Any]) -> list[str]:
                     problems.append("review.parts: the maxima must add up to the category base")
             except (ArithmeticError, ValueError):
                 pass  # a malformed number is reported at its own place
+    problems += _review_source_problems(review)
     grades = _table(data, "grades")
     bands = {b.get("name") for b in _rows(grades, "bands")}
     if "excellent" in grades and grades["excellent"] not in bands:
@@ -381,6 +449,34 @@ def _attendance_problems(data: dict[str, Any], items: list[dict[str, Any]]) -> l
             problems.append(
                 f"attendance.columns[{n}]: {code} is not counted per person in 次 or 天"
             )
+    return problems
+
+
+def _review_source_problems(review: dict[str, Any]) -> list[str]:
+    """The vote and the chat's scores each fill a distinct review part, within its maximum."""
+    problems: list[str] = []
+    maxima: dict[str, Decimal] = {}
+    for p in _rows(review, "parts"):
+        with suppress(ArithmeticError):  # a malformed number is reported at its own place
+            maxima[str(p.get("code"))] = Decimal(str(p.get("max")))
+    filled: list[str] = []
+    for source in ("vote", "leader", "group"):
+        part = _table(review, source).get("part")
+        if part is None:
+            continue
+        if part not in maxima:
+            problems.append(f"review.{source}.part: unknown review part {part!r}")
+        elif part in filled:
+            problems.append(f"review.{source}.part: {part!r} is already filled by another source")
+        filled.append(part)
+    top = maxima.get(str(_table(review, "vote").get("part")))
+    for n, level in enumerate(_rows(_table(review, "vote"), "scale")):
+        try:
+            over = top is not None and Decimal(str(level.get("points"))) > top
+        except ArithmeticError:
+            continue
+        if over:
+            problems.append(f"review.vote.scale[{n}]: points above the part's maximum {top}")
     return problems
 
 

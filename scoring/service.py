@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from scoring import ledger
+from scoring import ledger, review
 from scoring.db import transaction
 from scoring.ledger import EntryView
 from scoring.models import Entry
@@ -139,7 +139,7 @@ class Service:
     def import_reviews(self, path: Path, *, year: int, now: datetime, actor: str) -> int:
         """Import review scores all-or-nothing; returns how many people were scored."""
         with transaction(self.engine) as s:
-            return ledger.import_reviews(s, self.rules, path, year=year, now=now, actor=actor)
+            return review.import_reviews(s, self.rules, path, year=year, now=now, actor=actor)
 
     # ------------------------------------------------------------ reads
     def standings(self, period: Period) -> list[Standing]:

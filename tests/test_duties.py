@@ -245,21 +245,27 @@ def reviews_for_all(session: Session, bureau: dict[str, int]) -> None:
     session.commit()
 
 
-def test_finalize_refuses_while_review_scores_are_missing(
-    session: Session, bureau: dict[str, int]
+def test_finalize_refuses_while_review_scores_are_missing_naming_who_lacks_what(
+    session: Session, rules: Rules, bureau: dict[str, int]
 ) -> None:
     enter_review(session, bureau["冯科员"], ("9", "5", "5"))
     with pytest.raises(
-        Conflict, match=re.escape("还有 3 人的述职测评分数未录入(张三(执法监察科)、李四")
+        Conflict,
+        match=re.escape(
+            "还有 3 人的述职测评分数未录入齐全,不能定案:\n"
+            "  - 张三(执法监察科):缺述职、分管领导评分、班子综合评议(待陈局评分)\n  - 李四"
+        ),
     ):
-        duties.finalize_year(session, 2026, by="周组长", now=at("2027-02-10 10:00"))
+        duties.finalize_year(session, rules, 2026, by="周组长", now=at("2027-02-10 10:00"))
     assert session.get(YearLock, 2026) is None
 
 
-def test_finalize_refuses_before_the_year_is_over(session: Session, bureau: dict[str, int]) -> None:
+def test_finalize_refuses_before_the_year_is_over(
+    session: Session, rules: Rules, bureau: dict[str, int]
+) -> None:
     reviews_for_all(session, bureau)
     with pytest.raises(Conflict, match="尚未结束"):
-        duties.finalize_year(session, 2026, by="周组长", now=at("2026-12-31 23:00"))
+        duties.finalize_year(session, rules, 2026, by="周组长", now=at("2026-12-31 23:00"))
 
 
 def test_finalize_refuses_while_proposals_await_the_office(
@@ -268,26 +274,26 @@ def test_finalize_refuses_while_proposals_await_the_office(
     reviews_for_all(session, bureau)
     duties.open_proposal_cards(session, rules, 2026, now=at("2026-12-20 09:00"))
     with pytest.raises(Conflict, match="8 条年终扣分建议"):
-        duties.finalize_year(session, 2026, by="周组长", now=at("2027-02-10 10:00"))
+        duties.finalize_year(session, rules, 2026, by="周组长", now=at("2027-02-10 10:00"))
 
 
 def test_finalize_locks_the_year_once_and_is_idempotent(
-    session: Session, bureau: dict[str, int]
+    session: Session, rules: Rules, bureau: dict[str, int]
 ) -> None:
     reviews_for_all(session, bureau)
-    first = duties.finalize_year(session, 2026, by="周组长", now=at("2027-02-10 10:00"))
+    first = duties.finalize_year(session, rules, 2026, by="周组长", now=at("2027-02-10 10:00"))
     session.commit()
-    again = duties.finalize_year(session, 2026, by="别人", now=at("2027-02-11 10:00"))
+    again = duties.finalize_year(session, rules, 2026, by="别人", now=at("2027-02-11 10:00"))
     assert not first.already and again.already
     assert (again.locked_by, again.locked_at) == ("周组长", at("2027-02-10 10:00"))
     assert len(session.exec(select(YearLock)).all()) == 1
 
 
 def test_a_locked_year_refuses_entries(
-    session: Session, service: Service, bureau: dict[str, int]
+    session: Session, rules: Rules, service: Service, bureau: dict[str, int]
 ) -> None:
     reviews_for_all(session, bureau)
-    duties.finalize_year(session, 2026, by="周组长", now=at("2027-02-10 10:00"))
+    duties.finalize_year(session, rules, 2026, by="周组长", now=at("2027-02-10 10:00"))
     session.commit()
     with pytest.raises(Conflict, match="2026年度考核已定案锁定"):
         record(service, "冯科员 迟到", "2026-12-30")
@@ -359,7 +365,8 @@ def test_jobs_list_the_latest_and_next_duty_of_each_kind(session: Session, rules
 
 
 def test_every_duty_kind_has_a_plan(rules: Rules) -> None:
-    from scoring.calendar import KINDS
+    from scoring.calendar import KIND_NAMES, KINDS
+    from scoring.vote import CLOSE, REMIND
     from usecases.duties import PLANS
 
-    assert set(PLANS) == {*KINDS, "annual"}
+    assert set(PLANS) == {*KINDS, "annual", REMIND, CLOSE} == set(KIND_NAMES)

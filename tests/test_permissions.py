@@ -28,7 +28,8 @@ PLAYERS: dict[str, str | int] = {
 REFUSED = ("没有这项操作的权限", "还没有绑定")
 LEDGER_TABLES = (
     "spot_check","entry", "veto", "review_score", "study_submission", "person", "year_lock",
-                 "invite", "pending_action")  # fmt: skip
+                 "invite", "pending_action", "vote", "review_part", "leader_mark",
+                 "review_draft")  # fmt: skip
 
 Setup = Callable[[OfflineBureau], Awaitable[object]]
 Act = Callable[[OfflineBureau, str | int, object], Awaitable[str]]
@@ -82,6 +83,9 @@ PROBES: dict[str, tuple[Setup, Act]] = {
     "standings": (_nothing, _says("/standings")),
     "veto": (_nothing, _says("/veto 王五 拒不服从组织决定")),
     "revoke": (_nothing, _says("/revoke 1 误记")),
+    "vote": (_nothing, _says("/vote open 2025")),
+    "ballot": (_nothing, _says("/ballot")),
+    "scores": (_nothing, _says("/leaderscore 王五 4")),
 }
 
 

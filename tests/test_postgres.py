@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,40 @@ def test_postgres_gives_the_same_standings_as_sqlite(
     by_name = {(row[0], row[1]): row for row in on_postgres}
     assert by_name[("王五", "执法监察科")][5] == "基本称职"  # vetoed
     assert by_name[("李四", "办公室")][3] == 3  # same article at 市级 and 省级 counts once
+
+
+def test_a_secret_vote_counts_the_same_on_postgres(
+    pg_engine: Engine, rules: Rules, tmp_path: Path
+) -> None:
+    from datetime import datetime
+
+    from sqlmodel import Session, select
+
+    from scoring import review, vote
+    from scoring.models import Person, ReviewDraft
+    from scoring.roster import import_roster
+
+    now = datetime(2026, 12, 28, 9, 0, tzinfo=NOW.tzinfo)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER.replace("张三,执法监察科,科员,公务员,干部职工,,\n", ""), "utf-8")
+    upgrade(pg_engine)
+    with Session(pg_engine) as s:
+        import_roster(s, roster, now=now, actor="t")
+        ids = {p.name: p.id or 0 for p in s.exec(select(Person)).all()}
+        vote.open_vote(s, rules, 2026, closes_on=None, by="t", now=now)
+        # five people: 李四 rates 王五 优秀, the other three 称职; every other rating 称职
+        for voter, pid in ids.items():
+            for colleague, _ in vote.ballot(s, rules, 2026, pid, now=now).rows:
+                level = 0 if (voter, colleague.name) == ("李四", "王五") else 1
+                vote.rate(s, rules, 2026, pid, colleague.id, level, now=now)
+            vote.submit_ballot(s, rules, 2026, pid, now=now)
+            s.commit()  # a ballot a transaction, as in the chat
+        r = vote.close_vote(s, rules, 2026, by="t", now=now)
+        s.commit()
+        assert s.exec(select(ReviewDraft)).all() == []
+        assert review.parts_of(s, 2026, ids["王五"]) == {"report": Decimal("8.5")}  # 34 / 4
+        assert r.distribution == (1, 19, 0, 0)  # five ballots of four
+        # the last ballot rewrote every row: no row's last writer (xmin) tells ballots apart
+        for table in ("vote_roll", "vote_tally"):
+            writers = s.execute(text(f"SELECT DISTINCT xmin::text FROM {table}")).all()
+            assert len(writers) == 1, table

@@ -26,7 +26,7 @@ def finalize(ctx: Ctx, args: list[str]) -> Result:
     """
     if not args or not args[0].isdigit():
         return Result().reply(say("finalize_usage.html.j2", year=ctx.now.year - 1))
-    done = duties.finalize_year(ctx.session, int(args[0]), by=ctx.me.label, now=ctx.now)
+    done = duties.finalize_year(ctx.session, ctx.rules, int(args[0]), by=ctx.me.label, now=ctx.now)
     return Result(value=done)
 
 

@@ -16,12 +16,13 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from scoring import calendar, duties, ledger
-from scoring.accounts import ADMIN, GROUP, INSPECTOR, Account
+from scoring import calendar, duties, ledger, vote
+from scoring.accounts import ADMIN, GROUP, INSPECTOR, Account, addresses_of
 from scoring.calendar import Duty, period_title
+from scoring.models import Vote
 from scoring.periods import Period
 from scoring.rules import Rules
-from usecases import bulletins
+from usecases import bulletins, review
 from usecases.calendar import NOTICE_APPEAL, proposal_actions, proposal_card
 from usecases.messages import Action, Attachment, Group, Person, Say, say
 
@@ -172,7 +173,7 @@ def plan_review(p: Planning, session: Session, duty: Duty, now: datetime) -> Pla
     text = say(
         "duty_review_reminder.html.j2", year=year,
         deadline_month=p.rules.calendar.annual_deadline_month,
-        missing=len(duties.missing_reviews(session, year)),
+        missing=len(duties.missing_reviews(session, p.rules, year)),
     )  # fmt: skip
     parts = [_private("p", a, text) for a in duties.bound_accounts(session, GROUP)]
     return Plan(parts, detail=f"{len(parts)} reminded")
@@ -203,6 +204,50 @@ def plan_workdays_unknown(p: Planning, session: Session, duty: Duty, now: dateti
     return Plan(parts, detail=f"{len(parts)} told")
 
 
+def plan_vote_remind(p: Planning, session: Session, duty: Duty, now: datetime) -> Plan:
+    """Before a vote closes: those who have not voted, privately (with their ballot); the
+    group, how many have voted and who has not."""
+    year = int(duty.subject)
+    t = vote.turnout(session, year, p.tz)
+    if t.state != vote.OPEN:
+        return Plan(detail="vote no longer open")
+    parts = [Part("group", GROUP_CHAT, say("vote_turnout.html.j2", t=t))]
+    waiting = vote.not_voted(session, year)
+    for pid, addresses in addresses_of(session, waiting).items():
+        if addresses:
+            first = review.first_page(vote.ballot(session, p.rules, year, pid, now=now))
+            text = say("vote_reminder.html.j2", *first.actions, t=t, page=first)
+            parts.append(Part(f"p:{pid}", Person(pid, addresses), text))
+    return Plan(parts, detail=f"{len(parts) - 1} reminded")
+
+
+def plan_vote_close(p: Planning, session: Session, duty: Duty, now: datetime) -> Plan:
+    """At its closing time a vote closes (counted if turnout is enough) and people are told
+    as at a close by hand; a vote closed by hand before its time needs nothing more."""
+    year = int(duty.subject)
+    row = session.get(Vote, year)
+    if row is None:
+        return Plan(detail="no such vote")
+    if row.state == vote.OPEN:
+        r = vote.close_vote(session, p.rules, year, by=review.AUTO_CLOSE, now=now)
+    elif row.closed_at is not None and row.closed_at < duty.due:
+        return Plan(detail="closed by hand before its time")
+    else:  # closed by this duty on a try whose messages did not all go out
+        r = vote.scored(vote.results(session, year, p.tz), p.rules)
+    ids = [x.person.id for x in r.people]
+    people = {pid: Person(pid, a) for pid, a in addresses_of(session, ids).items()}
+    parts: list[Part] = []
+    if r.turnout.state == vote.CLOSED:  # short of the turnout: the leading group decides
+        prompt = review.confirm_prompt(r.turnout)
+        parts += [_private("confirm", a, prompt) for a in duties.bound_accounts(session, GROUP)]
+    for o in review.result_outs(p.rules, r, people):
+        if isinstance(o.to, Person):
+            parts.append(Part(f"p:{o.to.person_id}", o.to, o.say))
+        else:
+            parts.append(Part("group", GROUP_CHAT, o.say))
+    return Plan(parts, detail=f"{r.turnout.state}: {len(r.turnout.voted)}/{r.turnout.roll}")
+
+
 PLANS: dict[str, Callable[[Planning, Session, Duty, datetime], Plan]] = {
     "reminder": plan_reminder,
     "spotcheck": plan_spot_check,
@@ -212,4 +257,6 @@ PLANS: dict[str, Callable[[Planning, Session, Duty, datetime], Plan]] = {
     "review": plan_review,
     "workdays": plan_workdays_unknown,
     "annual": plan_annual,
+    vote.REMIND: plan_vote_remind,
+    vote.CLOSE: plan_vote_close,
 }

@@ -1,6 +1,6 @@
 """Closing the year: review scores in, proposals settled, the year locked, the annual result.
 
-Finalizing is refused while review scores are missing or proposals await the office; it is
+Finalizing is refused while review parts are missing or proposals await the office; it is
 idempotent, and locks the year.
 """
 
@@ -9,28 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from scoring import ledger
 from scoring.duties.common import aware, calendar_tz
 from scoring.duties.proposals import pending_proposals
 from scoring.errors import Conflict, InputError
-from scoring.models import Department, Person, ReviewScore, YearLock
+from scoring.models import YearLock
 from scoring.periods import Period
+from scoring.review import Missing, missing_parts
 from scoring.rules import Rules
 from scoring.standings import Standing, compute_standings
 
 
-def missing_reviews(session: Session, year: int) -> list[str]:
-    """Active people without review scores for the year (name(department))."""
-    scored = select(ReviewScore.person_id).where(ReviewScore.year == year)
-    rows = session.exec(
-        select(Person.name, Department.name)
-        .join(Department, col(Department.id) == col(Person.department_id))
-        .where(col(Person.active).is_(True), col(Person.id).not_in(scored))
-        .order_by(col(Department.id), col(Person.id))
-    ).all()
-    return [f"{n}({d})" for n, d in rows]
+def missing_reviews(session: Session, rules: Rules, year: int) -> list[Missing]:
+    """Active people whose review parts for the year are not all in, and what each lacks."""
+    return missing_parts(session, rules, year)
 
 
 @dataclass(frozen=True)
@@ -43,8 +37,10 @@ class Finalized:
     already: bool
 
 
-def finalize_year(session: Session, year: int, *, by: str, now: datetime) -> Finalized:
-    """Lock a year once its review scores are all in; a locked year is reported, not relocked."""
+def finalize_year(
+    session: Session, rules: Rules, year: int, *, by: str, now: datetime
+) -> Finalized:
+    """Lock a year once its review parts are all in; a locked year is reported, not relocked."""
     lock = session.get(YearLock, year)
     if lock is not None:
         return Finalized(year, aware(lock.locked_at, calendar_tz(now)), lock.locked_by, True)
@@ -52,12 +48,14 @@ def finalize_year(session: Session, year: int, *, by: str, now: datetime) -> Fin
         raise InputError(f"年度“{year}”不对,请写成 /finalize {now.year - 1} 这样的形式")
     if now.date() < date(year + 1, 1, 1):
         raise Conflict(f"{year}年尚未结束,年度考核要到{year + 1}年才能定案")
-    missing = missing_reviews(session, year)
+    missing = missing_reviews(session, rules, year)
     if missing:
-        shown = "、".join(missing[:10]) + (f" 等{len(missing)}人" if len(missing) > 10 else "")
+        shown = "\n".join(f"  - {m}" for m in missing[:10])
+        more = f"\n  …等共 {len(missing)} 人" if len(missing) > 10 else ""
         raise Conflict(
-            f"{year}年还有 {len(missing)} 人的述职测评分数未录入({shown}),不能定案。"
-            "请先用 kaohe review import 导入述职测评表"
+            f"{year}年还有 {len(missing)} 人的述职测评分数未录入齐全,不能定案:\n{shown}{more}\n"
+            "请在聊天中完成民主评议(/vote)、分管领导评分(/leaderscore)、班子评议"
+            "(/groupscore),或用 kaohe review import 导入述职测评表"
         )
     pending = pending_proposals(session, year)
     if pending:

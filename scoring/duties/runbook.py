@@ -18,6 +18,7 @@ from scoring.calendar import Duty
 from scoring.duties.common import aware, calendar_tz
 from scoring.models import DutyRun, YearLock
 from scoring.rules import Calendar
+from scoring.vote import CLOSE, REMIND, vote_duties
 
 INSTALLED = "installed"
 PARTS = "#parts"
@@ -79,7 +80,8 @@ def mark_done(session: Session, key: str, *, now: datetime, detail: str = "") ->
 
 
 def duties_due(session: Session, cal: Calendar, tz: tzinfo, now: datetime) -> list[Duty]:
-    """Every duty to run now: the calendar's (see scoring.calendar) and annual bulletins.
+    """Every duty to run now: the calendar's (see scoring.calendar), annual bulletins, and
+    the 民主评议's reminder and close (``scoring.vote``).
 
     An annual bulletin is due once its year is locked, until it has been posted.
     """
@@ -90,6 +92,7 @@ def duties_due(session: Session, cal: Calendar, tz: tzinfo, now: datetime) -> li
         key = f"annual:{lock.year}"
         if key not in done:
             due.append(Duty(aware(lock.locked_at, tz), key, "annual", str(lock.year)))
+    due += [d for d in vote_duties(session, now) if d.due <= now and d.key not in done]
     return sorted(due)
 
 
@@ -129,5 +132,10 @@ def job_rows(session: Session, cal: Calendar, tz: tzinfo, now: datetime) -> list
             JobRow(key, "annual", calendar.KIND_NAMES["annual"], aware(lock.locked_at, tz),
                    "done" if run else "due", aware(run.done_at, tz) if run else None)
         )  # fmt: skip
-    order = (*calendar.KINDS, "annual")
+    for d in vote_duties(session, now):
+        run = runs.get(d.key)
+        status = "done" if run else ("due" if d.due <= now else "scheduled")
+        rows.append(JobRow(d.key, d.kind, d.name, d.due, status,
+                           aware(run.done_at, tz) if run else None))  # fmt: skip
+    order = (*calendar.KINDS, "annual", REMIND, CLOSE)
     return sorted(rows, key=lambda r: order.index(r.kind))
