@@ -238,10 +238,13 @@ async def play_day(
             console.rule("绑定账号(kaohe invite 生成的一次性绑定码)")
             for name in users:
                 await t.say(name, f"/start {invite_code(svc, name)}")
+            from demo.vote import short_vote
+
             for title, step in (
                 ("督查员抽查", inspector_spot_check),
                 ("加分申报与审批", claim_and_approval),
                 ("查询得分", staff_check_score),
+                ("年终述职测评:民主评议(无记名)", short_vote),
             ):
                 console.rule(title)
                 await step(t, svc)
@@ -294,6 +297,10 @@ async def run_demo(out_dir: Path, messengers: tuple[str, ...] = ("telegram", "di
             from demo.dingtalk import play_dingtalk_day
 
             await play_dingtalk_day(svc, settings, list(CAST), _demo_photo(), console, invite_code)
+        from demo.attendance import play_attendance
+
+        console.rule("考勤导出变为扣分建议(办公室在命令行导入并确认)")
+        play_attendance(settings.database_url, workdir, svc.now().date(), console)
         console.rule(f"{year} 年度测算排名")
         print_standings(svc, Period.parse(str(year)))
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from scoring.periods import Period
 from scoring.rules import Rules, default_rules_text, parse_rules
 from scoring.service import Service
 from scoring.standings import compute_standings
-from tests.exports import dingtalk_xlsx, wecom_csv
+from fakes.exports import dingtalk_xlsx, wecom_csv
 from tests.helpers import add_person, by_name
 
 TZ = ZoneInfo("Asia/Shanghai")

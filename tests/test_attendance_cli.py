@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.exports import dingtalk_xlsx
+from fakes.exports import dingtalk_xlsx
 from tests.helpers import CliRun, run_cli
 
 ROSTER_CSV = """姓名,科室,职务,人员类别,角色,分管科室

@@ -61,9 +61,9 @@ async def _vote(b: Bureau, who: str, level: str = "称") -> None:
 
 
 async def test_a_vote_from_opening_to_the_groups_result(
-    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+    live_bureau: Bureau, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = bureau
+    b = live_bureau
     _clock(b, monkeypatch, OPEN_AT)
     opened = await b.say("周组长", "/vote open 2026 2027-01-06")
     assert "2026年度民主评议已开始" in (opened.text or "")
@@ -117,9 +117,9 @@ async def test_a_vote_from_opening_to_the_groups_result(
 
 
 async def test_the_reminder_goes_to_those_who_have_not_voted_and_the_close_counts(
-    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+    live_bureau: Bureau, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = bureau
+    b = live_bureau
     _clock(b, monkeypatch, OPEN_AT)
     await b.say("周组长", "/vote open 2026 2027-01-06")
     await b.settle()  # every ballot is out
@@ -139,9 +139,9 @@ async def test_the_reminder_goes_to_those_who_have_not_voted_and_the_close_count
 
 
 async def test_a_leader_checks_the_scores_before_sending_and_finalize_names_what_is_missing(
-    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+    live_bureau: Bureau, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = bureau
+    b = live_bureau
     _clock(b, monkeypatch, "2027-01-08 10:00")
     sheet = await b.say("陈局", "/leaderscore")
     assert "2026年度分管领导评分" in (sheet.text or "") and "张三(执法监察科):未评" in (
@@ -162,12 +162,12 @@ async def test_a_leader_checks_the_scores_before_sending_and_finalize_names_what
 
 
 async def test_the_demos_short_vote_plays_through_to_the_groups_result(
-    bureau: Bureau, monkeypatch: pytest.MonkeyPatch
+    live_bureau: Bureau, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from demo.__main__ import Transcript
     from demo.vote import short_vote
 
-    b = bureau
+    b = live_bureau
     _clock(b, monkeypatch, OPEN_AT)
     await short_vote(Transcript(b.api, b.users), b.svc, leader="周组长", voter="冯科员")
     assert any("2026年度民主评议结果" in t for t in b.api.messages_to(GROUP))
