@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
+from fakes.exports import dingtalk_xlsx, wecom_csv
 from scoring import attendance
 from scoring.attendance import (
     AttendanceImport,
@@ -25,7 +26,6 @@ from scoring.periods import Period
 from scoring.rules import Rules, default_rules_text, parse_rules
 from scoring.service import Service
 from scoring.standings import compute_standings
-from fakes.exports import dingtalk_xlsx, wecom_csv
 from tests.helpers import add_person, by_name
 
 TZ = ZoneInfo("Asia/Shanghai")

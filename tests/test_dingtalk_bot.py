@@ -4,10 +4,12 @@ dingtalk-stream SDK and the OpenAPI against the loopback fake DingTalk."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import BytesIO
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
+import pytest
 from PIL import Image
 from sqlmodel import Session, select
 
@@ -173,3 +175,19 @@ async def test_a_failed_send_is_retried(ding: DingBureau) -> None:
     assert "请确认" in card.text
     assert len(ding.fake.calls_to(USERS_SEND_PATH)) == 3  # two refused, then delivered
     assert [s for s in ding.fake.sends[since:] if s.to == DT["李督查"]] == [card]  # once
+
+
+async def test_a_secret_ballot_in_dingtalk_rates_through_its_links(
+    ding: DingBureau, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moment = datetime(2026, 12, 28, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    monkeypatch.setattr(ding.svc, "now", lambda: moment)
+    sent = await ding.say("周组长", "/vote open 2026 2027-01-06")
+    assert any("民主评议已开始" in t for t in to(sent, "周组长"))
+    [ballot] = [t for t in to(sent, "冯科员") if "选票" in t]
+    links = LINK.findall(ballot)
+    rate = next(unquote(cmd) for label, cmd in links if label == "优")
+    assert rate.startswith("评议 2026 ")
+    [page] = to(await ding.say("冯科员", rate), "冯科员")
+    assert "已评 1/" in page and "优秀" in page
+    assert actions(page)["汇总 · 提交"].startswith("选票汇总 2026")
