@@ -16,6 +16,7 @@ from sqlmodel import Session, create_engine
 
 DATABASE_ENV = "KAOHE_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///data/kaohe.db"
+MIGRATIONS = "scoring:migrations"  # Alembic's script_location
 
 
 def database_url(url: str | None = None) -> str:
@@ -49,7 +50,7 @@ def make_engine(url: str | None = None) -> Engine:
 def alembic_config(engine: Engine) -> Config:
     """Alembic's configuration for our bundled migrations, bound to this engine."""
     cfg = Config()
-    cfg.set_main_option("script_location", "scoring:migrations")
+    cfg.set_main_option("script_location", MIGRATIONS)
     cfg.attributes["engine"] = engine
     return cfg
 
