@@ -135,6 +135,21 @@ def restore_db(
     out.print(f"已从 {file} 恢复数据库(备份版本 {done.backup.revision},已升级到最新版本)")
 
 
+@app.command()
+def doctor() -> None:
+    """Check the setup (token, database, rules, group, time zone, font, disk), one line each."""
+    from bot.doctor import examine
+
+    findings = examine()
+    for finding in findings:
+        out.print(finding.line, markup=False, soft_wrap=True)
+    wrong = sum(not f.ok for f in findings)
+    if wrong:
+        out.print(f"有 {wrong} 项需要处理。")
+        raise typer.Exit(1)
+    out.print("一切就绪。")
+
+
 # ---------------------------------------------------------------- rules
 @rules_app.command("check")
 @friendly

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     rules_file: str | None = None
     rate_limit: bool = True
     webhook_secret: str = ""
+    # where evidence photos and documents are kept ("": the evidence folder beside a SQLite
+    # database, else data/evidence)
+    evidence_dir: str = ""
 
     @field_validator("timezone")
     @classmethod

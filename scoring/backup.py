@@ -19,15 +19,15 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select, text
-from sqlalchemy.engine import make_url
 from sqlmodel import col
 
-from scoring.db import MIGRATIONS, make_engine, upgrade
+from scoring.db import MIGRATIONS, make_engine, sqlite_file, upgrade
 from scoring.errors import InputError
 from scoring.models import Audit, Entry
 
@@ -55,26 +55,34 @@ class LedgerState:
 
 def sqlite_path(database_url: str) -> Path:
     """The file of a SQLite database URL; an InputError for any other database."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite":
+    db = sqlite_file(database_url)
+    if db is None:
         raise InputError(
-            f"{url.get_backend_name()} 数据库请用 pg_dump 备份、pg_restore 恢复"
-            "(见 README 的“备份与恢复”)"
+            "PostgreSQL 等数据库请用 pg_dump 备份、pg_restore 恢复(见 README 的“备份与恢复”);"
+            "内存数据库无法备份"
         )
-    if not url.database or url.database == ":memory:":
-        raise InputError("内存数据库无法备份,请在 KAOHE_DATABASE_URL 中使用数据库文件")
-    return Path(url.database)
+    return db
+
+
+@cache
+def _chain() -> tuple[str, ...]:
+    """Every migration revision this code has, newest first."""
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    return tuple(r.revision for r in ScriptDirectory.from_config(config).walk_revisions())
 
 
 def revision_order(revision: str | None) -> int:
     """How far along the migrations a revision is (0: none); -1 for one this code lacks."""
     if revision is None:
         return 0
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    script = ScriptDirectory.from_config(config)
-    chain = [r.revision for r in script.walk_revisions()]  # head first
+    chain = _chain()
     return len(chain) - chain.index(revision) if revision in chain else -1
+
+
+def newest_revision() -> str:
+    """The revision ``kaohe init`` upgrades to."""
+    return _chain()[0]
 
 
 def _copy(source: sqlite3.Connection, target: Path) -> None:

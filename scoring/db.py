@@ -24,6 +24,14 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get(DATABASE_ENV) or DEFAULT_DATABASE_URL
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None: another database, or one in memory)."""
+    real = make_url(url)
+    if real.get_backend_name() != "sqlite" or real.database in (None, "", ":memory:"):
+        return None
+    return Path(str(real.database))
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
