@@ -37,6 +37,11 @@ def extension(name: str, default: str = "bin") -> str:
     return ext if _EXT.fullmatch(ext) else default
 
 
+def evidence_path(name: str) -> str:
+    """Where a recorded file is, inside the evidence folder ("ab/ab12….jpg"; "" for none)."""
+    return f"{name[:2]}/{name}" if name else ""
+
+
 @dataclass(frozen=True)
 class EvidenceStore:
     """A folder of evidence files named by their SHA-256."""
@@ -45,7 +50,7 @@ class EvidenceStore:
 
     def path(self, name: str) -> Path:
         """Where the file recorded as ``name`` ("<sha256>.<ext>") is kept."""
-        return self.folder / name[:2] / name
+        return self.folder / evidence_path(name)
 
     def keep(self, data: bytes, ext: str) -> str:
         """Store ``data`` (once: the same bytes are the same file); its recorded name."""

@@ -111,6 +111,7 @@ def open_finding(
     fact_date: date,
     evidence: str,
     now: datetime,
+    evidence_file: str = "",
 ) -> FindingView:
     """Parse a finding and open its confirmation card (nothing is recorded yet)."""
     ledger.check_year_open(session, fact_date.year)
@@ -119,6 +120,7 @@ def open_finding(
         text=finding.text,
         fact_date=fact_date,
         evidence=evidence,
+        evidence_file=evidence_file,
         recorder=recorder.label,
         recorder_id=recorder.person_id,
         shown=shown_of(finding),
@@ -136,12 +138,14 @@ def open_suggestions(
     fact_date: date,
     evidence: str,
     now: datetime,
+    evidence_file: str = "",
 ) -> Card:
     """A card remembering a failed finding, so a picked suggestion can complete it."""
     body = SuggestCard(
         text=text,
         fact_date=fact_date,
         evidence=evidence,
+        evidence_file=evidence_file,
         wrong=error.wrong,
         about=error.about,
         options=tuple(s.text for s in error.suggestions),
@@ -169,6 +173,7 @@ def pick_suggestion(
         fact_date=body.fact_date,
         evidence=body.evidence,
         now=now,
+        evidence_file=body.evidence_file,
     )
 
 
@@ -196,6 +201,7 @@ def confirm_finding(
         now=now,
         source="bot",
         evidence=body.evidence,
+        evidence_file=body.evidence_file,
     )
     ids = [e.id for e in entries if e.id is not None]
     done = Outcome(entries=tuple(ids))

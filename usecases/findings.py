@@ -26,25 +26,28 @@ def _card(ctx: Ctx, view: FindingView) -> Say:
 
 
 @verb("finding")
-def record_finding(ctx: Ctx, text: str, evidence: str = "") -> Result:
-    """A finding typed (or captioned on a photo): its card, or what may have been meant."""
+def record_finding(ctx: Ctx, text: str, evidence: str = "", evidence_file: str = "") -> Result:
+    """A finding typed (or captioned on a photo): its card, or what may have been meant.
+
+    ``evidence_file`` is the local copy of the evidence (``scoring.evidence``), "" for none.
+    """
     try:
         view = findings.open_finding(
             ctx.session, ctx.rules, text, recorder=ctx.me, fact_date=ctx.now.date(),
-            evidence=evidence, now=ctx.now,
+            evidence=evidence, now=ctx.now, evidence_file=evidence_file,
         )  # fmt: skip
     except ParseError as exc:
-        return Result().reply(_suggestions(ctx, exc, text, evidence))
+        return Result().reply(_suggestions(ctx, exc, text, evidence, evidence_file))
     return Result().reply(_card(ctx, view))
 
 
-def _suggestions(ctx: Ctx, exc: ParseError, text: str, evidence: str) -> Say:
+def _suggestions(ctx: Ctx, exc: ParseError, text: str, evidence: str, evidence_file: str) -> Say:
     """The parser's message, with an action for each suggestion it made."""
     if not exc.suggestions:
         return say("finding_error.html.j2", error=exc.message)
     card = findings.open_suggestions(
         ctx.session, exc, text, recorder=ctx.me, fact_date=ctx.now.date(), evidence=evidence,
-        now=ctx.now,
+        now=ctx.now, evidence_file=evidence_file,
     )  # fmt: skip
     rows = [[Action(s.label, PICK, (str(card.id), str(i)))] for i, s in enumerate(exc.suggestions)]
     return say("finding_error.html.j2", *rows, error=exc.message)
