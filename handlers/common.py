@@ -204,6 +204,8 @@ async def show(update: Update, context: Context, result: Result, answered: bool 
             remember.setdefault(out.card, []).extend(copies)
     if remember:
         await asyncio.to_thread(d.usecases.within, lambda s: remember_copies(s, remember))
+    if result.delivered is not None:
+        await asyncio.to_thread(d.usecases.within, result.delivered)
     if query is not None and not answered and result.alert is not None:
         alert = result.value if direct_failed and isinstance(result.value, Say) else result.alert
         modal = direct_failed or not any(o.to == DIRECT for o in result.out)

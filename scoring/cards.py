@@ -243,6 +243,8 @@ class Outcome(_Stored):
     by: str = ""
     reason: str = ""
     entries: tuple[int, ...] = ()
+    # the people a confirmed finding charges were told (see usecases.findings.confirm_finding)
+    noticed: bool = False
 
 
 def load_outcome(stored: str) -> Outcome:

@@ -117,6 +117,15 @@ def resolve_card(
     return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
+def set_outcome(session: Session, card_id: int, outcome: Outcome) -> None:
+    """Replace a decided card's result (what became of it stays; a detail is added)."""
+    session.execute(
+        update(PendingAction)
+        .where(col(PendingAction.id) == card_id)
+        .values(result=dump_outcome(outcome))
+    )
+
+
 def add_copies(session: Session, card_id: int, copies: Iterable[Sequence[str | int]]) -> None:
     """Remember where each copy of a card was sent, to edit them later: (messenger, chat,
     message) triples, or Telegram (chat, message) pairs. Each copy is kept once."""
