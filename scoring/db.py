@@ -11,8 +11,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, create_engine
 
 DATABASE_ENV = "KAOHE_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///data/kaohe.db"
@@ -66,6 +68,24 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration (idempotent)."""
     command.upgrade(alembic_config(engine), "head")
+
+
+def insert_new(session: Session, model: type[SQLModel], **values: Any) -> bool:
+    """INSERT a row unless its key is taken; False when it was (or another transaction, still
+    open, takes it first: PostgreSQL waits for that one and then does nothing). Nothing is
+    raised and the caller's transaction goes on either way."""
+    table = model.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        done = session.execute(insert(table).values(**values).on_conflict_do_nothing())
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+    try:
+        with session.begin_nested():
+            session.execute(table.insert().values(**values))
+    except IntegrityError:
+        return False
+    return True
 
 
 @contextmanager
