@@ -78,8 +78,9 @@ def insert_new(session: Session, model: type[SQLModel], **values: Any) -> bool:
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        done = session.execute(insert(table).values(**values).on_conflict_do_nothing())
-        return bool(done.rowcount)  # type: ignore[attr-defined]
+        statement = insert(table).values(**values).on_conflict_do_nothing()
+        key = list(table.primary_key.columns)
+        return session.execute(statement.returning(*key)).first() is not None
     try:
         with session.begin_nested():
             session.execute(table.insert().values(**values))

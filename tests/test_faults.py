@@ -54,12 +54,11 @@ def staff(i: int) -> str:
     return f"职工{i:04d}"
 
 
-def _bureau(folder: Path) -> str:
-    """An inspector and one staff member per finding, all bound; the database's URL."""
+def seed_bureau(folder: Path, url: str, count: int) -> None:
+    """An inspector and ``count`` staff members (one per finding), all bound, in ``url``."""
     rows = ["姓名,科室,职务,人员类别,角色,分管科室", "督查甲,办公室,主任,公务员,督查员,"]
-    rows += [f"{staff(i)},科室{i % 8},科员,公务员,干部职工," for i in range(FINDINGS)]
+    rows += [f"{staff(i)},科室{i % 8},科员,公务员,干部职工," for i in range(count)]
     (folder / "roster.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    url = f"sqlite:///{folder / 'kaohe.db'}"
     engine = make_engine(url)
     upgrade(engine)
     with transaction(engine) as s:
@@ -70,7 +69,6 @@ def _bureau(folder: Path) -> str:
             person.telegram_user_id = STAFF_IDS + int(match.group(1)) if match else INSPECTOR
             s.add(person)
     engine.dispose()
-    return url
 
 
 class Bot:
@@ -90,12 +88,18 @@ class Bot:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
         self.proc = self._start()
         self.kills = 0
+        self.logged = ""
 
     def _start(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "bot", "run"], env=self.env, cwd=self.folder,
             stdout=subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
+
+    def check_running(self) -> None:
+        """Fail if the bot stopped on its own (only SIGKILL from ``chaos`` may stop it)."""
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the bot exited by itself:\n{self.stop()}")
 
     def kill_and_restart(self) -> None:
         """SIGKILL: no shutdown, no last offset confirmed, whatever was half done stays so."""
@@ -105,16 +109,19 @@ class Bot:
         self.proc = self._start()
 
     def stop(self) -> str:
-        """Stop for good; the end of what it logged."""
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        """Stop for good; the end of what it logged (stopping again just tells it again)."""
+        if self.log.closed:
+            return self.logged
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
         self.log.seek(0)
-        text = self.log.read().decode("utf-8", "replace")
+        self.logged = self.log.read().decode("utf-8", "replace")[-3000:]
         self.log.close()
-        return text[-3000:]
+        return self.logged
 
 
 async def chaos(api: FakeBotApi, bot: Bot, rng: random.Random, done: asyncio.Event) -> None:
@@ -138,6 +145,7 @@ class Inspector:
 
     api: FakeBotApi
     chat: ChatClient
+    bot: Bot
     cards: dict[int, tuple[int, int]] = field(default_factory=dict)  # finding → (chat, msg)
 
     async def settle(self) -> None:
@@ -154,6 +162,7 @@ class Inspector:
                     busy = len(self.api.calls) > mark
                     mark = len(self.api.calls)
                     if not busy:
+                        self.bot.check_running()
                         break
 
     def _new_cards(self, since: int) -> None:
@@ -230,12 +239,13 @@ async def test_killed_at_random_nothing_confirmed_is_lost_or_doubled_and_everyon
 ) -> None:
     seed = int(os.environ.get("KAOHE_FAULTS_SEED") or random.SystemRandom().randrange(10**6))
     rng = random.Random(seed)
-    url = _bureau(folder)
+    url = f"sqlite:///{folder / 'kaohe.db'}"
+    seed_bureau(folder, url, FINDINGS)
     async with FakeBotApi() as api:
         bot = Bot(api, url, folder)
         done = asyncio.Event()
         killer = asyncio.create_task(chaos(api, bot, rng, done))
-        inspector = Inspector(api, ChatClient(api))
+        inspector = Inspector(api, ChatClient(api), bot)
         try:
             await api.wait_until_polling(timeout=120)
             await inspector.send_findings()
