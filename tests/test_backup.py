@@ -11,13 +11,12 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from scoring.db import make_engine, upgrade
@@ -25,7 +24,7 @@ from scoring.periods import Period
 from scoring.rules import Rules
 from scoring.service import Service
 from tests.helpers import NOW, run_cli
-from tests.test_postgres import PG_URL, ROSTER, _play
+from tests.test_postgres import PG_URL, ROSTER, _play, fresh_database
 
 
 @pytest.fixture
@@ -47,6 +46,14 @@ def _standings(engine: Engine, rules: Rules) -> list[tuple[object, ...]]:
         (s.name, s.department, s.total, s.bonus, s.rank, s.grade, s.veto, s.bonus_payout)
         for s in Service(engine, rules).standings(Period.parse("2026"))
     ]
+
+
+def _backup(db: Path, name: str) -> Path:
+    """`kaohe backup` of ``db`` into a file beside its folder."""
+    target = db.parent.parent / name
+    made = run_cli("backup", str(target), db=db, cwd=db.parent.parent)
+    assert made.code == 0, made.output
+    return target
 
 
 def _entries(db: Path) -> int:
@@ -86,8 +93,7 @@ def test_restore_gives_back_the_standings_and_refuses_a_newer_database_without_f
 ) -> None:
     db, service = bureau_db
     before = _standings(service.engine, rules)
-    saved = tmp_path / "kaohe-backup.db"
-    assert run_cli("backup", str(saved), db=db, cwd=tmp_path).code == 0
+    saved = _backup(db, "kaohe-backup.db")
     service.record_finding("李四 旷工两天", fact_date=date(2026, 6, 4), by="督查", now=NOW)
     assert _standings(service.engine, rules) != before
 
@@ -106,8 +112,7 @@ def test_restore_into_a_new_place_needs_no_force(
     bureau_db: tuple[Path, Service], tmp_path: Path, rules: Rules
 ) -> None:
     db, service = bureau_db
-    saved = tmp_path / "kaohe-backup.db"
-    assert run_cli("backup", str(saved), db=db, cwd=tmp_path).code == 0
+    saved = _backup(db, "kaohe-backup.db")
     fresh = tmp_path / "new-server" / "kaohe.db"
     done = run_cli("restore", str(saved), db=fresh, cwd=tmp_path)
     assert done.code == 0, done.output
@@ -125,13 +130,11 @@ def test_restore_refuses_a_damaged_file_or_one_from_a_newer_version(
     before = _standings(service.engine, rules)
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database" * 100)
-    damaged = tmp_path / "damaged.db"
-    assert run_cli("backup", str(damaged), db=db, cwd=tmp_path).code == 0
+    damaged = _backup(db, "damaged.db")
     with damaged.open("r+b") as f:  # scribble over the pages after the first
         f.seek(4096 * 2)
         f.write(os.urandom(4096 * 3))
-    future = tmp_path / "future.db"
-    assert run_cli("backup", str(future), db=db, cwd=tmp_path).code == 0
+    future = _backup(db, "future.db")
     conn = sqlite3.connect(future)
     conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
     conn.commit()
@@ -171,35 +174,24 @@ def test_pg_dump_and_pg_restore_as_the_readme_says_give_back_the_standings(
     pg_dump, pg_restore = _pg_bin("pg_dump"), _pg_bin("pg_restore")
     if pg_dump is None or pg_restore is None:
         pytest.skip("no pg_dump/pg_restore (Debian: postgresql-client)")
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    names = [f"kaohe_backup_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-    urls = [make_url(PG_URL).set(database=n).render_as_string(hide_password=False) for n in names]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engines: list[Engine] = []
-    try:
-        source, target = (make_engine(u) for u in urls)
-        engines += [source, target]
-        upgrade(source)
-        roster = tmp_path / "roster.csv"
-        roster.write_text(ROSTER, encoding="utf-8")
-        _play(Service(source, rules), roster)
-        dump = tmp_path / "kaohe.dump"
-        # the README's recipe: pg_dump -Fc … -f kaohe.dump; pg_restore --clean --if-exists …
-        subprocess.run([pg_dump, "-Fc", "-d", _libpq(urls[0]), "-f", str(dump)], check=True,
-                       timeout=120)  # fmt: skip
-        subprocess.run(
-            [pg_restore, "--clean", "--if-exists", "--no-owner", "-d", _libpq(urls[1]),
-             str(dump)],
-            check=True, timeout=120,
-        )  # fmt: skip
-        assert _standings(target, rules) == _standings(source, rules)
-        assert _standings(target, rules)
-    finally:
-        for engine in engines:
-            engine.dispose()
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database("kaohe_backup") as first, fresh_database("kaohe_restored") as second:
+        source, target = make_engine(first), make_engine(second)
+        try:
+            upgrade(source)
+            roster = tmp_path / "roster.csv"
+            roster.write_text(ROSTER, encoding="utf-8")
+            _play(Service(source, rules), roster)
+            dump = tmp_path / "kaohe.dump"
+            # the README's recipe: pg_dump -Fc … -f FILE; pg_restore --clean --if-exists …
+            subprocess.run([pg_dump, "-Fc", "-d", _libpq(first), "-f", str(dump)], check=True,
+                           timeout=120)  # fmt: skip
+            subprocess.run(
+                [pg_restore, "--clean", "--if-exists", "--no-owner", "-d", _libpq(second),
+                 str(dump)],
+                check=True, timeout=120,
+            )  # fmt: skip
+            assert _standings(target, rules) == _standings(source, rules)
+            assert _standings(target, rules)
+        finally:
+            source.dispose()
+            target.dispose()

@@ -8,7 +8,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
@@ -17,8 +16,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from fakes.telegram import FakeBotApi
@@ -29,7 +26,7 @@ from scoring.db import make_engine
 from scoring.models import DutyRun, Entry
 from scoring.rules import default_rules_text, parse_rules
 from tests.test_faults import INSPECTOR, NAME, STAFF_IDS, seed_bureau, staff
-from tests.test_postgres import PG_URL
+from tests.test_postgres import PG_URL, fresh_database
 from tests.test_run import _free_port
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL (KAOHE_TEST_POSTGRES_URL)")
@@ -44,16 +41,8 @@ PROBES = (7_100_001, 7_100_002)  # one probe user per process
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database, dropped afterwards."""
-    name = f"kaohe_two_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database("kaohe_two") as url:
+        yield url
 
 
 class Bots:
@@ -75,7 +64,7 @@ class Bots:
                 cwd=folder,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
             for port in self.ports
         ]
         self.http = aiohttp.ClientSession(headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
