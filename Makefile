@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest bench fonts clean
+.PHONY: install demo test lint typecheck pytest bench faults fonts clean
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python -m bench
+
+# The long fault suite: 1,000 findings while `kaohe run` is killed at random 5 times (make test
+# runs a short one); prints {"faults": …, "confirmed": …, "recorded": …, "doubled": 0, "lost": 0}.
+faults: install
+	KAOHE_FAULTS=long $(BIN)/pytest -q -s tests/test_faults.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

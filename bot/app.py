@@ -96,7 +96,9 @@ def build_application(
     app.bot_data["scheduler"] = svc.scheduler
     clock = lambda: svc.now()  # noqa: E731  (read at each event: tests stop the clock)
     app.bot_data["clock"] = clock
-    app.bot_data["tg"] = Deps(svc.usecases, svc.views, svc.outbox, sender, clock, svc.run_duty)
+    app.bot_data["tg"] = Deps(
+        svc.usecases, svc.views, svc.outbox, sender, clock, svc.run_duty, svc.evidence
+    )
     register(app)
     schedule_duties(app, svc.now())
     app.add_error_handler(on_error)

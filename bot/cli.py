@@ -118,6 +118,50 @@ def init() -> None:
         out.print(f"数据库已就绪:{settings.database_url}")
 
 
+@app.command("backup")
+@friendly
+def backup_db(file: Path) -> None:
+    """Copy the SQLite database to FILE, consistently, even while the bot runs."""
+    from scoring.backup import backup, check, sqlite_path
+
+    settings = Settings()
+    copy = backup(sqlite_path(settings.database_url), file)
+    state = check(copy)
+    when = "尚无记录"
+    if state.newest is not None:
+        when = f"最新记录 {state.newest.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}"
+    out.print(f"已备份到 {copy}(数据库版本 {state.revision},{when})")
+
+
+@app.command("restore")
+@friendly
+def restore_db(
+    file: Path,
+    force: Annotated[bool, typer.Option("--force", help="当前数据库比备份新时也覆盖")] = False,
+) -> None:
+    """Put a backup back in place of the database, after checking it (stop the bot first)."""
+    from scoring.backup import restore, sqlite_path
+
+    settings = Settings()
+    done = restore(file, sqlite_path(settings.database_url), force=force)
+    out.print(f"已从 {file} 恢复数据库(备份版本 {done.backup.revision},已升级到最新版本)")
+
+
+@app.command()
+def doctor() -> None:
+    """Check the setup (token, database, rules, group, time zone, font, disk), one line each."""
+    from bot.doctor import examine
+
+    findings = examine()
+    for finding in findings:
+        out.print(finding.line, markup=False, soft_wrap=True)
+    wrong = sum(not f.ok for f in findings)
+    if wrong:
+        out.print(f"有 {wrong} 项需要处理。")
+        raise typer.Exit(1)
+    out.print("一切就绪。")
+
+
 # ---------------------------------------------------------------- rules
 @rules_app.command("check")
 @friendly

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,6 +73,7 @@ class Scheduler:
         self.planning = planning
         self.lock = asyncio.Lock()
         self.warned: set[str] = set()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"  # who claims a run
 
     async def run_due(self, now: datetime, *, only: str | None = None) -> list[str]:
         """Run every duty due at ``now`` and not done (or just the one keyed ``only``)."""
@@ -91,6 +94,23 @@ class Scheduler:
         return duties.duties_due(session, self.planning.rules.calendar, self.planning.tz, now)
 
     async def run_duty(self, duty: Duty, now: datetime) -> bool:
+        """Run one duty unless another process is running it (see ``duties.claim_run``)."""
+        key = duty.key
+
+        def claim(s: Session) -> bool:
+            return duties.claim_run(s, key, now=now, owner=self.owner)
+
+        if not await asyncio.to_thread(self.usecases.within, claim):
+            log.info("duty %s is being run by another process", key)
+            return False
+        try:
+            if await self.is_done(key):  # done by another process since this tick began
+                return False
+            return await self._run(duty, now)
+        finally:
+            await asyncio.to_thread(self.usecases.within, lambda s: duties.release_run(s, key))
+
+    async def _run(self, duty: Duty, now: datetime) -> bool:
         """Run one duty: deliver what is missing, then record its key. False: still undone."""
 
         def plan(s: Session) -> Plan:

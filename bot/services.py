@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from bot.duties import Scheduler
 from bot.settings import Settings
 from scoring.db import make_engine
+from scoring.evidence import EvidenceStore, evidence_folder
 from scoring.periods import Period
 from scoring.rules import Rules, load_rules
 from scoring.service import Service
@@ -39,6 +40,7 @@ class Services:
     usecases: UseCases
     outbox: Outbox
     scheduler: Scheduler
+    evidence: EvidenceStore | None = None  # where evidence files are also kept
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -51,6 +53,7 @@ class Services:
         return cls(
             settings, rules, engine, Service(engine, rules), Views(), usecases, outbox,
             Scheduler(usecases, outbox, planning),
+            EvidenceStore(evidence_folder(settings.database_url, settings.evidence_dir)),
         )  # fmt: skip
 
     def now(self) -> datetime:

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     dingtalk_oapi_url: str = "https://oapi.dingtalk.com"
     dingtalk_group_id: str | None = None
     wecom_webhook_url: SecretStr | None = None
+    # where evidence photos and documents are kept ("": the evidence folder beside a SQLite
+    # database, else data/evidence)
+    evidence_dir: str = ""
 
     @field_validator("timezone")
     @classmethod

@@ -17,7 +17,7 @@ from handlers.common import (
     Context,
     act,
     conversation,
-    evidence_of,
+    evidence_kept,
     reason_conversation,
     state,
     text_of,
@@ -94,11 +94,11 @@ async def on_today_button(update: Update, context: Context) -> object:
 
 async def on_evidence(update: Update, context: Context) -> object:
     """The evidence: open the claim and send the card to everyone who may decide it."""
-    evidence, kind = evidence_of(update.effective_message)
+    evidence, kind, kept = await evidence_kept(update, context)
     draft = _draft(context)
     assert context.user_data is not None
     context.user_data.pop(DRAFT, None)
-    await act(update, context, claims.give_evidence, draft, evidence, kind)
+    await act(update, context, claims.give_evidence, draft, evidence, kind, kept)
     return END
 
 

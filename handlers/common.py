@@ -8,6 +8,7 @@ error or a refusal is an alert on the pressed button, or a message in the chat.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ from typing import Any, Concatenate, ParamSpec
 
 from telegram import Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -31,6 +32,7 @@ from telegram.warnings import PTBUserWarning
 from handlers.callbacks import args_of, pattern
 from handlers.sending import TELEGRAM, TelegramSender, keyboard
 from scoring.errors import KaoheError
+from scoring.evidence import EvidenceStore, extension
 from templates.views import Views
 from usecases.cards import evidence_ref
 from usecases.core import Ctx, Event, UseCases
@@ -70,6 +72,8 @@ class Deps:
     clock: Callable[[], datetime]
     # runs one calendar duty now (by key) and says whether it is done: /finalize's bulletin
     run_duty: Callable[[str], Awaitable[bool]]
+    # where evidence photos and documents are also kept (None: not kept)
+    evidence: EvidenceStore | None = None
 
 
 def deps(context: Context) -> Deps:
@@ -95,6 +99,35 @@ def evidence_of(message: Message | None) -> tuple[str, str]:
     if message is not None and message.document is not None:
         return evidence_ref(TELEGRAM, message.document.file_id), "document"
     return "", ""
+
+
+async def evidence_kept(update: Update, context: Context) -> tuple[str, str, str]:
+    """(stored evidence, "photo"|"document", local copy) of the message's photo or document.
+
+    The file is downloaded and kept by its SHA-256 (``scoring.evidence``). A failed download
+    loses nothing but the copy: the local name is then "" and the failure is logged.
+    """
+    message = update.effective_message
+    evidence, kind = evidence_of(message)
+    store = deps(context).evidence
+    if not evidence or message is None or store is None:
+        return evidence, kind, ""
+    media = message.photo[-1] if message.photo else message.document
+    assert media is not None
+    try:
+        file = await media.get_file()
+        data = bytes(await file.download_as_bytearray())
+        hint = getattr(media, "file_name", None) or file.file_path or ""
+        kept = await asyncio.to_thread(
+            store.keep, data, extension(hint, "jpg" if kind == "photo" else "bin")
+        )
+    except (TelegramError, OSError) as exc:
+        log.warning(
+            "update %s: evidence not kept locally (%s); recorded without the copy",
+            update.update_id, type(exc).__name__,
+        )  # fmt: skip
+        return evidence, kind, ""
+    return evidence, kind, kept
 
 
 def text_of(update: Update) -> str:

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.callbacks import args_of, pattern
-from handlers.common import Context, act, act_answered, evidence_of, text_of
+from handlers.common import Context, act, act_answered, evidence_kept, text_of
 from usecases import findings
 
 
@@ -20,8 +20,8 @@ def _ids(update: Update, verb: str) -> list[int]:
 
 async def on_finding_text(update: Update, context: Context) -> None:
     """A finding typed (or captioned on a photo) by an inspector: the card to confirm."""
-    evidence, _ = evidence_of(update.effective_message)
-    await act(update, context, findings.record_finding, text_of(update), evidence)
+    evidence, _, kept = await evidence_kept(update, context)
+    await act(update, context, findings.record_finding, text_of(update), evidence, kept)
 
 
 async def on_pick_button(update: Update, context: Context) -> None:

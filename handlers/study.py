@@ -7,7 +7,7 @@ import re
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from handlers.common import Context, act, evidence_of, text_of
+from handlers.common import Context, act, evidence_kept, text_of
 from usecases import people
 
 
@@ -18,14 +18,15 @@ def _body(update: Update, command: str) -> str:
 
 async def on_notes(update: Update, context: Context) -> None:
     """Study notes: typed text is counted; a photo declares its characters."""
-    evidence, _ = evidence_of(update.effective_message)
-    await act(update, context, people.hand_in_notes, _body(update, "notes"), evidence)
+    evidence, _, kept = await evidence_kept(update, context)
+    await act(update, context, people.hand_in_notes, _body(update, "notes"), evidence, kept)
 
 
 async def on_reflection(update: Update, context: Context) -> None:
     """A study reflection (心得): text, photo or document."""
-    evidence, _ = evidence_of(update.effective_message)
-    await act(update, context, people.hand_in_reflection, _body(update, "reflection"), evidence)
+    evidence, _, kept = await evidence_kept(update, context)
+    body = _body(update, "reflection")
+    await act(update, context, people.hand_in_reflection, body, evidence, kept)
 
 
 def build() -> list[BaseHandler]:

@@ -102,6 +102,7 @@ class FindingCard(CardBody):
     text: str
     fact_date: date
     evidence: str = ""
+    evidence_file: str = ""  # the local copy (scoring.evidence), "" for none
     recorder: str
     recorder_id: int
     shown: Shown
@@ -114,6 +115,7 @@ class SuggestCard(CardBody):
     text: str
     fact_date: date
     evidence: str = ""
+    evidence_file: str = ""
     wrong: str  # what was typed
     about: str  # "person" or "item": what ``wrong`` names
     options: tuple[str, ...]
@@ -131,6 +133,7 @@ class ClaimCard(CardBody):
     title: str
     evidence: str
     evidence_type: str
+    evidence_file: str = ""  # the local copy (scoring.evidence), "" for none
     claim_date: date
     fact_date: date  # the honour's or publication's date: the bonus counts for its year
 
@@ -261,6 +264,8 @@ class Outcome(_Stored):
     by: str = ""
     reason: str = ""
     entries: tuple[int, ...] = ()
+    # the people a confirmed finding charges were told (see usecases.findings.confirm_finding)
+    noticed: bool = False
 
 
 def load_outcome(stored: str) -> Outcome:

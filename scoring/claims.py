@@ -57,6 +57,7 @@ class ClaimView:
     evidence_type: str
     claim_date: date
     fact_date: date
+    evidence_file: str = ""
     decided_by: str = ""
     reason: str = ""
     entry_ids: tuple[int, ...] = ()
@@ -84,6 +85,7 @@ def _view(rules: Rules, card: Card) -> ClaimView:
         evidence_type=p.evidence_type,
         claim_date=p.claim_date,
         fact_date=p.fact_date,
+        evidence_file=p.evidence_file,
         decided_by=r.by,
         reason=r.reason,
         entry_ids=r.entries,
@@ -190,6 +192,7 @@ def open_claim(
     evidence_type: str,
     fact_date: date,
     now: datetime,
+    evidence_file: str = "",
 ) -> ClaimView:
     """Open a claim card with its evidence; nothing counts until it is approved.
 
@@ -208,6 +211,7 @@ def open_claim(
         title=title,
         evidence=evidence,
         evidence_type=evidence_type,
+        evidence_file=evidence_file,
         claim_date=now.date(),
         fact_date=fact_date,
     )
@@ -295,6 +299,7 @@ def approve_claim(
         now=now,
         source="bot",
         evidence=claim.evidence,
+        evidence_file=claim.evidence_file,
     )
     ids = [e.id for e in entries if e.id is not None]
     result = Outcome(by=by.label, entries=tuple(ids))

@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from scoring.evidence import evidence_path
 from scoring.ledger import EntryView
 from scoring.periods import Period
 from scoring.rules import Rules
@@ -108,6 +109,7 @@ def write_export(
             "记录时间",
             "来源",
             "证据",
+            "证据文件",  # in the evidence folder (scoring.evidence)
             "备注",
             "状态",
         ]
@@ -131,6 +133,7 @@ def write_export(
                 local_time(e.recorded_at, tz).strftime("%Y-%m-%d %H:%M"),
                 e.source,
                 e.evidence,
+                evidence_path(e.evidence_file),
                 e.note,
                 status,
             ]

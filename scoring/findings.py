@@ -13,7 +13,14 @@ from scoring.accounts import Account
 from scoring.cards import ChargeRow, FindingCard, Outcome, Shown, SuggestCard
 from scoring.errors import Conflict, ParseError, PermissionDenied
 from scoring.parser import Charge, Finding, RosterPerson, apply_suggestion, parse_finding
-from scoring.pending import Card, get_card, open_card, require_pending, resolve_card
+from scoring.pending import (
+    Card,
+    get_card,
+    open_card,
+    require_pending,
+    resolve_card,
+    set_outcome,
+)
 from scoring.roster import DbRoster
 from scoring.rules import Rules
 
@@ -111,6 +118,7 @@ def open_finding(
     fact_date: date,
     evidence: str,
     now: datetime,
+    evidence_file: str = "",
 ) -> FindingView:
     """Parse a finding and open its confirmation card (nothing is recorded yet)."""
     ledger.check_year_open(session, fact_date.year)
@@ -119,6 +127,7 @@ def open_finding(
         text=finding.text,
         fact_date=fact_date,
         evidence=evidence,
+        evidence_file=evidence_file,
         recorder=recorder.label,
         recorder_id=recorder.person_id,
         shown=shown_of(finding),
@@ -136,12 +145,14 @@ def open_suggestions(
     fact_date: date,
     evidence: str,
     now: datetime,
+    evidence_file: str = "",
 ) -> Card:
     """A card remembering a failed finding, so a picked suggestion can complete it."""
     body = SuggestCard(
         text=text,
         fact_date=fact_date,
         evidence=evidence,
+        evidence_file=evidence_file,
         wrong=error.wrong,
         about=error.about,
         options=tuple(s.text for s in error.suggestions),
@@ -169,6 +180,7 @@ def pick_suggestion(
         fact_date=body.fact_date,
         evidence=body.evidence,
         now=now,
+        evidence_file=body.evidence_file,
     )
 
 
@@ -196,6 +208,7 @@ def confirm_finding(
         now=now,
         source="bot",
         evidence=body.evidence,
+        evidence_file=body.evidence_file,
     )
     ids = [e.id for e in entries if e.id is not None]
     done = Outcome(entries=tuple(ids))
@@ -204,9 +217,29 @@ def confirm_finding(
     return _view(rules, card, finding, ids)
 
 
-def cancel_finding(session: Session, card_id: int, *, by: Account, now: datetime) -> None:
-    """Drop a card unrecorded."""
+def recall_confirmed(
+    session: Session, rules: Rules, card_id: int, *, by: Account
+) -> tuple[FindingView, bool] | None:
+    """A card its recorder confirmed before, as recorded, and whether the people it charges
+    were told (None: the card is not confirmed)."""
     card = _own_card(session, card_id, by)
+    if card.state != "confirmed":
+        return None
+    view = _view(rules, card, stored_finding(rules, card), list(card.result.entries))
+    return view, card.result.noticed
+
+
+def mark_noticed(session: Session, card_id: int) -> None:
+    """Note that the people a confirmed finding charges were told."""
+    card = get_card(session, card_id, FindingCard.card_kind)
+    set_outcome(session, card_id, card.result.model_copy(update={"noticed": True}))
+
+
+def cancel_finding(session: Session, card_id: int, *, by: Account, now: datetime) -> None:
+    """Drop a card unrecorded (pressed again once dropped, it stays so)."""
+    card = _own_card(session, card_id, by)
+    if card.state == "cancelled":
+        return
     if not resolve_card(session, card.id, to="cancelled", by=by.person_id, now=now):
         raise Conflict(_state_message(get_card(session, card_id).state))
 

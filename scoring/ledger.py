@@ -46,6 +46,7 @@ class EntryView:
     source: str
     evidence: str
     note: str
+    evidence_file: str = ""
     revoked_by: int | None = None
     revoke_reason: str = ""
 
@@ -84,6 +85,7 @@ def record_finding(
     source: str = "cli",
     evidence: str = "",
     note: str = "",
+    evidence_file: str = "",
 ) -> list[Entry]:
     """Store a parsed finding: one deduction entry per person who bears it."""
     check_year_open(session, fact_date.year)
@@ -106,6 +108,7 @@ def record_finding(
             batch=batch,
             role=charge.role,
             evidence=evidence,
+            evidence_file=evidence_file,
             note=note,
         )
         for charge in finding.charges
@@ -210,6 +213,7 @@ def add_bonus(
     now: datetime,
     source: str = "cli",
     evidence: str = "",
+    evidence_file: str = "",
 ) -> list[Entry]:
     """An approved bonus: to a person, or to every member of a department for its honour."""
     try:
@@ -256,6 +260,7 @@ def add_bonus(
             batch=batch,
             role=role,
             evidence=evidence,
+            evidence_file=evidence_file,
             bonus_kind=bonus_kind.code,
             bonus_level=level,
             bonus_key=f"{bonus_kind.code}:{title}",
@@ -384,6 +389,7 @@ def entry_views(
                 source=e.source,
                 evidence=e.evidence,
                 note=e.note,
+                evidence_file=e.evidence_file,
                 revoked_by=rev[0] if rev else None,
                 revoke_reason=rev[1] if rev else "",
             )

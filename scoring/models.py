@@ -72,6 +72,8 @@ class Entry(SQLModel, table=True):
     batch: str = Field(default="", max_length=40, index=True)
     role: str = Field(default="", max_length=32)  # 本人 / 科室共同承担 / 分管领导 / 带班领导 …
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # the evidence kept locally: "<sha256>.<ext>" in the evidence folder ("" for none)
+    evidence_file: str = Field(default="", max_length=80)
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     bonus_kind: str = Field(default="", max_length=16)
     bonus_level: str = Field(default="", max_length=16)
@@ -145,6 +147,7 @@ class StudySubmission(SQLModel, table=True):
     chars: int = Field(default=0)
     fact_date: date
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    evidence_file: str = Field(default="", max_length=80)  # as Entry.evidence_file
     recorded_at: datetime
 
 

@@ -25,6 +25,7 @@ from scoring.cards import (
     load_payload,
     merged_copies,
 )
+from scoring.db import insert_new
 from scoring.errors import Conflict, NotFound
 from scoring.models import PendingAction, ProcessedEvent
 
@@ -117,6 +118,15 @@ def resolve_card(
     return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
+def set_outcome(session: Session, card_id: int, outcome: Outcome) -> None:
+    """Replace a decided card's result (what became of it stays; a detail is added)."""
+    session.execute(
+        update(PendingAction)
+        .where(col(PendingAction.id) == card_id)
+        .values(result=dump_outcome(outcome))
+    )
+
+
 def add_copies(session: Session, card_id: int, copies: Iterable[Sequence[str | int]]) -> None:
     """Remember where each copy of a card was sent, to edit them later: (messenger, chat,
     message) triples, or Telegram (chat, message) pairs. Each copy is kept once."""
@@ -157,8 +167,7 @@ def event_seen(session: Session, key: str) -> bool:
 def mark_event(session: Session, key: str, *, now: datetime) -> bool:
     """Store the event's key in the caller's transaction: what it records commits with it.
 
-    False if it was already stored (the event was processed before)."""
-    if event_seen(session, key):
-        return False
-    session.add(ProcessedEvent(key=key, processed_at=now))
-    return True
+    False if it was already stored (the event was processed before). Where two processes get
+    the same event at once (two bots behind one PostgreSQL), the second waits here until the
+    first commits, then finds it stored."""
+    return insert_new(session, ProcessedEvent, key=key, processed_at=now)

@@ -97,6 +97,7 @@ def submit_study(
     evidence: str,
     now: datetime,
     actor: str,
+    evidence_file: str = "",
 ) -> None:
     """Record study notes (characters) or a reflection handed in."""
     if kind not in ("notes", "reflection"):
@@ -110,6 +111,7 @@ def submit_study(
             chars=chars,
             fact_date=fact_date,
             evidence=evidence,
+            evidence_file=evidence_file,
             recorded_at=now,
         )
     )

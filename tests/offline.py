@@ -114,9 +114,15 @@ class OfflineBureau:
     """
 
     def __init__(
-        self, api: FakeBotApi, request: OfflineRequest, app: Application, svc: Services
+        self,
+        api: FakeBotApi,
+        request: OfflineRequest,
+        app: Application,
+        svc: Services,
+        db_path: Path | None = None,
     ) -> None:
         self.api, self.request, self.app, self.svc = api, request, app, svc
+        self.db_path = db_path or Path("kaohe.db")  # the SQLite file (evidence sits beside it)
         self.users = dict(USERS)
         self.errors: list[BaseException] = []  # what reached the error handler
 
@@ -256,7 +262,7 @@ async def bureau(tmp_path: Path, seeded_db: Path) -> AsyncIterator[OfflineBureau
     api = FakeBotApi()
     request = OfflineRequest(api)
     app = build_application(settings, svc, rate_limit=False, request=request)
-    bureau = OfflineBureau(api, request, app, svc)
+    bureau = OfflineBureau(api, request, app, svc, db)
 
     async def record(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if context.error is not None:

@@ -48,7 +48,8 @@ async def test_the_card_records_nothing_until_confirmed_and_the_person_is_told(
 async def test_pressing_confirm_twice_records_once(bureau: OfflineBureau) -> None:
     card = await bureau.say("李督查", "张三、李四 早退")
     await bureau.press("李督查", card, "确认")
-    await bureau.press("李督查", card, data=f"fc:{_card_id(card)}")
+    again = await bureau.deliver(bureau.button("李督查", card, data=f"fc:{_card_id(card)}"))
+    assert [c.method for c in again if c.method == "sendMessage"] == []  # nobody told twice
     assert len([e for e in _entries(bureau) if e.kind == "deduction"]) == 2
     assert sum("扣分通知" in t for t in bureau.texts_to("张三")) == 1
 

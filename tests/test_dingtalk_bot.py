@@ -51,7 +51,8 @@ async def test_a_finding_is_confirmed_once_and_the_person_gets_the_notice_with_a
     [notice] = to(sent, "冯科员")
     assert "扣分通知" in notice and actions(notice)["申诉"].startswith("申诉 ")
     again = await ding.say("李督查", confirm)  # a second tap on the same link
-    assert any("已经确认过了" in t for t in to(again, "李督查"))
+    assert any("已记录" in t for t in to(again, "李督查"))  # the card, as recorded
+    assert to(again, "冯科员") == []  # the notice went out once
     assert len(entries(ding)) == 1
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -37,21 +38,30 @@ ROSTER = """姓名,科室,职务,人员类别,角色,分管科室,职级
 """
 
 
-@pytest.fixture
-def pg_engine() -> Iterator[Engine]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    name = f"kaohe_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def fresh_database(prefix: str = "kaohe_test") -> Iterator[str]:
+    """The URL of a new PostgreSQL database on the test server, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
     try:
-        yield engine
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        engine.dispose()
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[Engine]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    with fresh_database() as url:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _play(service: Service, roster: Path) -> list[tuple[object, ...]]:

@@ -69,7 +69,7 @@ def test_a_finding_card_records_nothing_until_confirmed(uc: UseCases) -> None:
 def test_confirming_records_once_and_a_redelivered_confirm_records_nothing(uc: UseCases) -> None:
     card = card_of(uc.call(ev(INSPECTOR, "1"), findings.record_finding, "冯科员 迟到"))
     done = uc.call(ev(INSPECTOR, "2"), findings.confirm_finding, card)
-    assert done.out[0].to == EDIT
+    assert done.out[-1].to == EDIT  # 已记录 shows once the notices are out
     [to] = [o.to for o in done.out if isinstance(o.to, Recipient)]
     assert to.addresses == (("tg", "1001"),)
     [notice] = [o for o in done.out if o.to == to]
@@ -77,6 +77,32 @@ def test_confirming_records_once_and_a_redelivered_confirm_records_nothing(uc: U
     again = uc.call(ev(INSPECTOR, "2"), findings.confirm_finding, card)
     assert again.duplicate and again.out == []
     assert count(uc, Entry) == 1
+
+
+def test_a_confirm_pressed_again_after_a_crash_tells_again_only_those_not_surely_told(
+    uc: UseCases,
+) -> None:
+    card = card_of(uc.call(ev(INSPECTOR, "1"), findings.record_finding, "冯科员 迟到"))
+    uc.call(ev(INSPECTOR, "2"), findings.confirm_finding, card)  # the bot died delivering it
+    again = uc.call(ev(INSPECTOR, "3"), findings.confirm_finding, card)
+    assert [o.to for o in again.out][-1] == EDIT
+    assert [o.say.template for o in again.out] == [
+        "finding_notice.html.j2",
+        "finding_recorded.html.j2",
+    ]
+    assert again.delivered is not None
+    uc.within(again.delivered)  # this time everything went out
+    third = uc.call(ev(INSPECTOR, "4"), findings.confirm_finding, card)
+    assert [o.say.template for o in third.out] == ["finding_recorded.html.j2"]
+    assert count(uc, Entry) == 1
+
+
+def test_a_cancel_pressed_again_shows_the_card_cancelled(uc: UseCases) -> None:
+    card = card_of(uc.call(ev(INSPECTOR, "1"), findings.record_finding, "冯科员 迟到"))
+    for update in ("2", "3"):
+        result = uc.call(ev(INSPECTOR, update), findings.cancel_finding, card)
+        assert [o.say.template for o in result.out] == ["finding_cancelled.html.j2"]
+    assert count(uc, Entry) == 0
 
 
 def test_a_domain_error_leaves_the_event_unrecorded_so_it_can_be_tried_again(

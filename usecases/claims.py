@@ -117,13 +117,15 @@ def claim_card(claim: ClaimView) -> Say:
 
 
 @verb("claim")
-def give_evidence(ctx: Ctx, draft: Draft, evidence: str, evidence_type: str) -> Result:
+def give_evidence(
+    ctx: Ctx, draft: Draft, evidence: str, evidence_type: str, evidence_file: str = ""
+) -> Result:
     """The evidence: open the claim and send the card to everyone who may decide it."""
     fact_date = date.fromisoformat(draft.fact_date or ctx.now.date().isoformat())
     claim = claims.open_claim(
         ctx.session, ctx.rules, claimant=ctx.me, kind=draft.kind, level=draft.level,
         title=draft.title, evidence=evidence, evidence_type=evidence_type,
-        fact_date=fact_date, now=ctx.now,
+        fact_date=fact_date, now=ctx.now, evidence_file=evidence_file,
     )  # fmt: skip
     approvers = claims.approvers(ctx.session, claim)
     people = ctx.people([a.person_id for a in approvers])

@@ -5,6 +5,8 @@ Evidence is the messenger's own reference to the photo or document ("" for none)
 
 from __future__ import annotations
 
+from functools import partial
+
 from scoring import duties, findings
 from scoring.errors import ParseError
 from scoring.findings import FindingView
@@ -26,25 +28,28 @@ def _card(ctx: Ctx, view: FindingView) -> Say:
 
 
 @verb("finding")
-def record_finding(ctx: Ctx, text: str, evidence: str = "") -> Result:
-    """A finding typed (or captioned on a photo): its card, or what may have been meant."""
+def record_finding(ctx: Ctx, text: str, evidence: str = "", evidence_file: str = "") -> Result:
+    """A finding typed (or captioned on a photo): its card, or what may have been meant.
+
+    ``evidence_file`` is the local copy of the evidence (``scoring.evidence``), "" for none.
+    """
     try:
         view = findings.open_finding(
             ctx.session, ctx.rules, text, recorder=ctx.me, fact_date=ctx.now.date(),
-            evidence=evidence, now=ctx.now,
+            evidence=evidence, now=ctx.now, evidence_file=evidence_file,
         )  # fmt: skip
     except ParseError as exc:
-        return Result().reply(_suggestions(ctx, exc, text, evidence))
+        return Result().reply(_suggestions(ctx, exc, text, evidence, evidence_file))
     return Result().reply(_card(ctx, view))
 
 
-def _suggestions(ctx: Ctx, exc: ParseError, text: str, evidence: str) -> Say:
+def _suggestions(ctx: Ctx, exc: ParseError, text: str, evidence: str, evidence_file: str) -> Say:
     """The parser's message, with an action for each suggestion it made."""
     if not exc.suggestions:
         return say("finding_error.html.j2", error=exc.message)
     card = findings.open_suggestions(
         ctx.session, exc, text, recorder=ctx.me, fact_date=ctx.now.date(), evidence=evidence,
-        now=ctx.now,
+        now=ctx.now, evidence_file=evidence_file,
     )  # fmt: skip
     rows = [[Action(s.label, PICK, (str(card.id), str(i)))] for i, s in enumerate(exc.suggestions)]
     return say("finding_error.html.j2", *rows, error=exc.message)
@@ -65,8 +70,18 @@ def pick_suggestion(ctx: Ctx, card_id: int, choice: int) -> Result:
 
 @verb("finding_confirm")
 def confirm_finding(ctx: Ctx, card_id: int) -> Result:
-    """确认: record once, show the entry numbers, tell each person charged (with 申诉)."""
-    view = findings.confirm_finding(ctx.session, ctx.rules, card_id, by=ctx.me, now=ctx.now)
+    """确认: record once, tell each person charged (with 申诉), then show the entry numbers.
+
+    The card shows 已记录 only after the notices went out, and the card notes that they did
+    (``delivered``). So a recorder whose press got no answer (the bot stopped midway) and
+    presses again sees the card as recorded, and whoever was not surely told is told again.
+    """
+    again = findings.recall_confirmed(ctx.session, ctx.rules, card_id, by=ctx.me)
+    if again is None:
+        view = findings.confirm_finding(ctx.session, ctx.rules, card_id, by=ctx.me, now=ctx.now)
+        told = False
+    else:
+        view, told = again
     minutes = ctx.rules.bot.undo_minutes
     recorded = say(
         "finding_recorded.html.j2",
@@ -81,9 +96,10 @@ def confirm_finding(ctx: Ctx, card_id: int) -> Result:
             people[c.person_id],
         )
         for c in view.charges
-        if c.entry_id is not None
+        if c.entry_id is not None and not told
     ]
-    return Result([Out(recorded, EDIT), *notices])
+    noticed = None if told else partial(findings.mark_noticed, card_id=card_id)
+    return Result([*notices, Out(recorded, EDIT)], delivered=noticed)
 
 
 def appeal_action(entry_id: int) -> Action:

@@ -6,9 +6,12 @@ markdown and action links) and deliver each ``Out`` to its recipient.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 Copy = tuple[str, str, str]  # where a card was delivered: (messenger, chat, message)
 
@@ -112,6 +115,9 @@ class Result:
     state: str | None = None
     duplicate: bool = False
     value: Any = None
+    # database work once every message was delivered (``delivered(session)``), e.g. noting
+    # that the people charged were told
+    delivered: Callable[[Session], None] | None = None
 
     def reply(self, message: Say) -> Result:
         """Add a message to the chat the event came from."""

@@ -96,7 +96,8 @@ async def deliver_result(
     usecases: UseCases,
 ) -> Say | None:
     """Deliver every message of a result in order (``deliver`` gives where each went, None
-    when it was not delivered), remember where each card went (one transaction), and return
+    when it was not delivered), remember where each card went (one transaction), run the
+    result's ``delivered`` work, and return
     the alert to show: the result's, or its fallback when the private message failed."""
     remember: dict[int, list[Copy]] = {}
     direct_failed = False
@@ -108,6 +109,8 @@ async def deliver_result(
             remember.setdefault(out.card, []).extend(copies)
     if remember:
         await asyncio.to_thread(usecases.within, lambda s: remember_copies(s, remember))
+    if result.delivered is not None:  # e.g. the notices of a finding noted as sent
+        await asyncio.to_thread(usecases.within, result.delivered)
     if direct_failed and isinstance(result.value, Say):
         return result.value
     return result.alert

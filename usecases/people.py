@@ -62,27 +62,27 @@ def declared_chars(body: str) -> int:
 
 
 @verb("notes")
-def hand_in_notes(ctx: Ctx, body: str, evidence: str = "") -> Result:
+def hand_in_notes(ctx: Ctx, body: str, evidence: str = "", evidence_file: str = "") -> Result:
     """Study notes: typed text is counted; a photo declares its characters."""
     if not body and not evidence:
         return Result().reply(say("notes_how.html.j2"))
     chars = declared_chars(body) if evidence else _chars(body)
-    return _hand_in(ctx, "notes", chars, evidence)
+    return _hand_in(ctx, "notes", chars, evidence, evidence_file)
 
 
 @verb("reflection")
-def hand_in_reflection(ctx: Ctx, body: str, evidence: str = "") -> Result:
+def hand_in_reflection(ctx: Ctx, body: str, evidence: str = "", evidence_file: str = "") -> Result:
     """A study reflection (心得): text, photo or document."""
     if not body and not evidence:
         return Result().reply(say("reflection_how.html.j2"))
-    return _hand_in(ctx, "reflection", _chars(body), evidence)
+    return _hand_in(ctx, "reflection", _chars(body), evidence, evidence_file)
 
 
-def _hand_in(ctx: Ctx, kind: str, chars: int, evidence: str) -> Result:
+def _hand_in(ctx: Ctx, kind: str, chars: int, evidence: str, evidence_file: str) -> Result:
     me = ctx.me
     submit_study(
         ctx.session, person_id=me.person_id, kind=kind, chars=chars, fact_date=ctx.now.date(),
-        evidence=evidence, now=ctx.now, actor=me.label,
+        evidence=evidence, now=ctx.now, actor=me.label, evidence_file=evidence_file,
     )  # fmt: skip
     ctx.session.flush()
     tally = study_tally(ctx.session, ctx.rules, me.person_id, ctx.now.year)

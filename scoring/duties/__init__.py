@@ -52,6 +52,7 @@ from scoring.duties.runbook import (
     PARTS,
     JobRow,
     add_part,
+    claim_run,
     done_runs,
     duties_due,
     install_time,
@@ -60,6 +61,7 @@ from scoring.duties.runbook import (
     job_rows,
     mark_done,
     parts_done,
+    release_run,
 )
 from scoring.duties.spotchecks import record_spot_check, spot_checks
 
@@ -83,6 +85,7 @@ __all__ = [
     "aware",
     "bound_accounts",
     "calendar_tz",
+    "claim_run",
     "confirm_proposal",
     "dismiss_proposal",
     "done_runs",
@@ -105,6 +108,7 @@ __all__ = [
     "quarter_notice",
     "record_notice",
     "record_spot_check",
+    "release_run",
     "review_done",
     "spot_checks",
     "year_end_proposals",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
+from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
 from scoring import calendar
 from scoring.calendar import Duty
+from scoring.db import insert_new
 from scoring.duties.common import aware, calendar_tz
 from scoring.models import DutyRun, YearLock
 from scoring.rules import Calendar
@@ -22,16 +24,16 @@ from scoring.vote import CLOSE, REMIND, vote_duties
 
 INSTALLED = "installed"
 PARTS = "#parts"
+RUN = "#run"  # a duty being run, by whom (claim_run)
+LEASE = timedelta(minutes=5)  # a run claimed longer ago than this is taken to have died
 
 
 def installed_at(session: Session, now: datetime) -> datetime:
     """When the bot first ran its duties (written now, on the very first call)."""
-    row = session.get(DutyRun, INSTALLED)
-    if row is None:
-        row = DutyRun(key=INSTALLED, done_at=now, detail="")
-        session.add(row)
-        session.flush()
+    if insert_new(session, DutyRun, key=INSTALLED, done_at=now, detail=""):
         return now
+    row = session.get(DutyRun, INSTALLED)
+    assert row is not None
     return aware(row.done_at, now.tzinfo or calendar_tz(now))
 
 
@@ -44,7 +46,7 @@ def install_time(session: Session, tz: tzinfo) -> datetime | None:
 def done_runs(session: Session) -> dict[str, DutyRun]:
     """Every duty done, by key (the install mark and part notes left out)."""
     rows = session.exec(select(DutyRun)).all()
-    return {r.key: r for r in rows if r.key != INSTALLED and PARTS not in r.key}
+    return {r.key: r for r in rows if r.key != INSTALLED and "#" not in r.key}
 
 
 def is_done(session: Session, key: str) -> bool:
@@ -67,6 +69,30 @@ def add_part(session: Session, key: str, part: str, *, now: datetime) -> None:
     row.detail = json.dumps(sent, ensure_ascii=False)
     row.done_at = now
     session.add(row)
+
+
+def claim_run(session: Session, key: str, *, now: datetime, owner: str) -> bool:
+    """Claim a duty for one process to run (commit before sending anything); False while
+    another process runs it. Several bots on one database so never both send a duty.
+
+    A claim older than ``LEASE`` is taken over: its process died mid-run (killed, the machine
+    lost). The parts it noted as sent are not sent again; one it sent but had not noted yet
+    is (at least once rather than at most once: a notice lost is worse than one repeated).
+    """
+    claim = key + RUN
+    if insert_new(session, DutyRun, key=claim, done_at=now, detail=owner):
+        return True
+    taken = session.execute(
+        update(DutyRun)
+        .where(col(DutyRun.key) == claim, col(DutyRun.done_at) < now - LEASE)
+        .values(done_at=now, detail=owner)
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def release_run(session: Session, key: str) -> None:
+    """Give up the claim on a duty (done, or to be tried again at the next tick)."""
+    session.execute(delete(DutyRun).where(col(DutyRun.key) == key + RUN))
 
 
 def mark_done(session: Session, key: str, *, now: datetime, detail: str = "") -> bool:
