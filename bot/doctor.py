@@ -157,6 +157,8 @@ async def check_telegram(settings: Settings, wrong: set[str]) -> list[Finding]:
         group = bad("KAOHE_GROUP_CHAT_ID 不是数字:请填写群聊 id(一个负数)")
         settings = settings.model_copy(update={"group_chat_id": None})
         return [*(await check_telegram(settings, set()))[:1], group]
+    if not settings.bot_token and (settings.dingtalk_configured or settings.wecom_webhook_url):
+        return [good("未配置 Telegram(KAOHE_BOT_TOKEN 为空):只用钉钉/企业微信")]
     if not settings.bot_token:
         return [
             bad("缺少 KAOHE_BOT_TOKEN:请填写 @BotFather 给出的 token"),
@@ -213,6 +215,38 @@ async def _group(bot: Bot, settings: Settings) -> Finding:
     return good(f"群聊“{chat.title}”({gid}):机器人是成员")
 
 
+async def check_dingtalk(settings: Settings) -> list[Finding]:
+    """The app's credentials accepted by DingTalk, and its group set; WeCom's robot set."""
+    found: list[Finding] = []
+    if settings.dingtalk_configured:
+        import httpx
+
+        from dingtalk.openapi import DingTalkApi, DingTalkError
+
+        assert settings.dingtalk_client_secret is not None
+        async with httpx.AsyncClient() as http:
+            api = DingTalkApi(
+                http=http, client_id=settings.dingtalk_client_id,
+                client_secret=settings.dingtalk_client_secret,
+                robot_code=settings.dingtalk_robot_code,
+                openapi_url=settings.dingtalk_openapi_url, oapi_url=settings.dingtalk_oapi_url,
+            )  # fmt: skip
+            try:
+                await api.verify()
+                found.append(good("钉钉应用的 AppKey/AppSecret 已被钉钉接受"))
+            except DingTalkError as exc:
+                what = "无法连接钉钉" if exc.retryable else "钉钉不接受这组 AppKey/AppSecret"
+                names = "KAOHE_DINGTALK_CLIENT_ID、KAOHE_DINGTALK_CLIENT_SECRET 与 OPENAPI_URL"
+                found.append(bad(f"{what}:请核对 {names}"))
+        if not settings.dingtalk_group_id:
+            found.append(bad("未设置 KAOHE_DINGTALK_GROUP_ID:请填写钉钉群的 openConversationId"))
+    elif settings.dingtalk_client_id or settings.dingtalk_client_secret:
+        found.append(bad("钉钉只填了 AppKey 或 AppSecret 之一:两项都要填写"))
+    if settings.wecom_webhook_url is not None:
+        found.append(good("企业微信群机器人已设置(KAOHE_WECOM_WEBHOOK_URL)"))
+    return found
+
+
 def examine() -> list[Finding]:
     """Every check, in the order a newcomer would fix them."""
     settings, wrong = settings_checked()
@@ -222,6 +256,7 @@ def examine() -> list[Finding]:
         for name in sorted(wrong - {"timezone", "group_chat_id"})
     ]
     found += asyncio.run(check_telegram(settings, wrong))
+    found += asyncio.run(check_dingtalk(settings))
     found += [check(settings) for check in checks]
     found += [check_timezone(settings, wrong), check_font(), check_disk(settings)]
     return found

@@ -209,6 +209,10 @@ class DingTalkApi:
         self._token = _Token(self._fetch_token, clock)
         self._oapi_token = _Token(self._fetch_oapi_token, clock)
 
+    async def verify(self) -> None:
+        """Fetch an access token: DingTalk accepts the app's credentials (or DingTalkError)."""
+        await self._token.get()
+
     # -- sending ------------------------------------------------------------------------------
 
     async def send_markdown(self, to: Recipient, title: str, text: str) -> None:

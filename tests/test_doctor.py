@@ -105,3 +105,26 @@ async def test_a_server_that_cannot_be_reached_is_said_plainly(tmp_path: Path) -
     assert run.code == 1
     assert "Traceback" not in run.output and TOKEN not in run.output
     assert "KAOHE_BOT_API_BASE_URL" in _line(run, "无法连接 Telegram")
+
+
+async def test_a_dingtalk_only_setup_checks_the_apps_credentials_and_never_prints_them(
+    tmp_path: Path,
+) -> None:
+    from fakes.dingtalk import FakeDingTalk
+
+    async with FakeDingTalk() as fake:
+        env = {
+            "KAOHE_DATABASE_URL": _migrated(tmp_path / "kaohe.db"),
+            "KAOHE_DINGTALK_CLIENT_ID": fake.client_id,
+            "KAOHE_DINGTALK_OPENAPI_URL": fake.openapi_url,
+            "KAOHE_DINGTALK_OAPI_URL": fake.oapi_url,
+            "KAOHE_DINGTALK_GROUP_ID": fake.group_id,
+        }
+        good_run = await doctor(tmp_path, KAOHE_DINGTALK_CLIENT_SECRET=fake.client_secret, **env)
+        wrong_run = await doctor(tmp_path, KAOHE_DINGTALK_CLIENT_SECRET="not-the-secret", **env)
+    assert _line(good_run, "钉钉应用").startswith("✓") and "Telegram" in good_run.stdout
+    assert "缺少 KAOHE_BOT_TOKEN" not in good_run.output
+    assert _line(wrong_run, "AppKey/AppSecret").startswith("✗") and wrong_run.code == 1
+    for run in (good_run, wrong_run):
+        assert "Traceback" not in run.output
+        assert fake.client_secret not in run.output and "not-the-secret" not in run.output
