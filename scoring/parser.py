@@ -27,7 +27,11 @@ from scoring.numerals import NUMERAL_CHARS, lookalike_digit, parse_count
 from scoring.rules import Item, Rules
 
 UNITS = "次天项篇个回年"
-_SEPARATORS = re.compile(r"[、,，;；/]+")
+# what separates people in a finding, and what else the parser reads as structure
+SEPARATORS = "、,，;；/"
+ROLE_MARK = ":"
+BRACKETS = "()[]【】"
+_SEPARATORS = re.compile(f"[{SEPARATORS}]+")
 _QUALIFIED = re.compile(r"^(?P<name>[^()]+)\((?P<dept>[^()]+)\)$")
 _COUNT = re.compile(rf"^(?P<n>[0-9]+|[{NUMERAL_CHARS}]+)(?P<unit>[{UNITS}])?$")
 _ITEM_COUNT = re.compile(rf"^(?P<word>.+?)(?P<n>[0-9]+|[{NUMERAL_CHARS}]+)(?P<unit>[{UNITS}])?$")
@@ -91,6 +95,43 @@ class Finding:
     def total_points(self) -> Decimal:
         """All points deducted by this finding, across people."""
         return sum((c.points for c in self.charges), Decimal(0))
+
+
+def hidden_character(text: str) -> str:
+    """Why the text cannot be told apart from what it looks like ('' if it can).
+
+    A control character, or an invisible one (zero-width space, a direction mark): a second
+    “张三\u200b” would look exactly like 张三.
+    """
+    for ch in text:
+        kind = unicodedata.category(ch)
+        if kind == "Cc":
+            return "含有控制字符"
+        if kind in ("Cf", "Co", "Cs", "Cn"):
+            return "含有不可见字符(如零宽字符),看起来与别的名字一样"
+    return ""
+
+
+def name_problem(name: str, rules: Rules) -> str:
+    """Why an inspector could not write this roster name (a person or a 科室), '' if they can.
+
+    The name is already normalised (NFKC, trimmed).
+    """
+    if hidden := hidden_character(name):
+        return hidden
+    if any(ch.isspace() for ch in name):
+        return "含有空格,督查员写出来会被拆成两段"
+    for ch in SEPARATORS + ROLE_MARK:
+        if ch in name:
+            return f"含有“{ch}”,督查员写出来会被当作分隔符"
+    if any(ch in BRACKETS for ch in name):
+        return "含有括号,会被当作“姓名(科室)”的写法"
+    if name in rules.words:
+        return f"是扣分项目“{rules.words[name].name}”的写法"
+    for prefix in (rules.duty.leader_prefix, rules.duty.member_prefix):
+        if name.startswith(prefix):
+            return f"以“{prefix}”开头,会被当作值班失误的写法"
+    return ""
 
 
 def normalize(text: str) -> str:
