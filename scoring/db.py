@@ -31,10 +31,11 @@ def database_url(url: str | None = None) -> str:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    # first: switching a new file to WAL takes a lock that another process may hold
+    cur.execute(f"PRAGMA busy_timeout={LOCK_WAIT_SECONDS * 1000}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute(f"PRAGMA busy_timeout={LOCK_WAIT_SECONDS * 1000}")
     cur.close()
 
 
@@ -85,8 +86,12 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration (idempotent)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Create or upgrade the schema to the newest migration (idempotent).
+
+    It runs as a writer: processes starting at once (two bots, kaohe init) migrate one
+    after the other, and the later ones find the schema at its head.
+    """
+    command.upgrade(alembic_config(engine.execution_options(**{WRITER: True})), "head")
 
 
 @contextmanager

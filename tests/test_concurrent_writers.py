@@ -101,6 +101,14 @@ def one_line(run: CliRun) -> str:
 
 
 # ------------------------------------------------------------------ the CLI, as processes
+def test_a_new_database_initialised_by_five_processes_at_once_is_migrated_once(
+    database: Database,
+) -> None:
+    runs = run_cli_many([database.cli("init")] * 5)
+    assert [r.code for r in runs] == [0] * 5, [r.output for r in runs]
+    assert database.count("SELECT count(*) FROM alembic_version") == 1
+
+
 def test_a_once_a_year_item_recorded_by_ten_processes_at_once_is_recorded_once(
     bureau: Database,
 ) -> None:
