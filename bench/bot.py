@@ -25,6 +25,7 @@ from scoring.db import make_engine, transaction, upgrade
 from scoring.ledger import entry_count
 from scoring.models import Person
 from scoring.roster import import_roster
+from scoring.rules import load_rules
 
 FINDINGS = 1000
 INSPECTOR = 9001
@@ -86,7 +87,7 @@ def _bureau(tmp: Path) -> str:
     engine = make_engine(url)
     upgrade(engine)
     with transaction(engine) as s:
-        import_roster(s, tmp / "roster.csv", now=_now(), actor="bench")
+        import_roster(s, tmp / "roster.csv", rules=load_rules(), now=_now(), actor="bench")
         inspector = s.exec(select(Person).where(Person.name == "督查甲")).one()
         inspector.telegram_user_id = INSPECTOR
         s.add(inspector)

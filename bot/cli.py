@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -12,11 +16,14 @@ from decimal import Decimal
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
+from urllib.parse import quote
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bot.settings import Settings
@@ -60,22 +67,90 @@ R = TypeVar("R")
 DEFAULT_ACTOR = "管理员"
 
 
+log = logging.getLogger(__name__)
+TOKEN_REJECTED = (
+    "Telegram 拒绝了机器人 token:请核对 KAOHE_BOT_TOKEN(以及 KAOHE_BOT_API_BASE_URL,"
+    "地址不对时服务器也这样回答)"
+)
+HIDDEN = "<已隐藏>"
+
+
+class RedactSecrets(logging.Filter):
+    """Masks secrets (the bot token: httpx logs it inside every request URL) in log lines.
+
+    Put on a handler, it sees every record that handler writes, tracebacks included.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: list[str] = []
+
+    def hide(self, *secrets: str) -> None:
+        """Mask these too (as written and as they appear in a URL)."""
+        found = {*self.secrets, *(v for s in secrets if s for v in (s, quote(s, safe="")))}
+        self.secrets = sorted(found, key=len)
+
+    def mask(self, text: str) -> str:
+        """The text with every secret replaced, longest first."""
+        for secret in reversed(self.secrets):
+            text = text.replace(secret, HIDDEN)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        record.msg, record.args = self.mask(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
+        return True
+
+
+# what the CLI masks in whatever it prints or logs (main() fills it in)
+redact = RedactSecrets()
+
+
+def _fail(what: str, message: str, code: int) -> typer.Exit:
+    """Say what failed on stderr (secrets masked) and give the exit to raise."""
+    err.print(Text.assemble((what, "red"), redact.mask(message)), soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _crash_report(exc: Exception) -> Path:
+    """Write the traceback of an unexpected error to a file of its own (secrets masked)."""
+    fd, name = tempfile.mkstemp(prefix="kaohe-error-", suffix=".log", text=True)
+    with os.fdopen(fd, "w", encoding="utf-8") as report:
+        report.write(redact.mask("".join(traceback.format_exception(exc))))
+    return Path(name)
+
+
 def friendly(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn every error a user can cause into one clear line and exit code 1."""
+    """Every failure is said in words on stderr: never a traceback, never the token.
+
+    An error a user can cause (KaoheError) is its message, exit code 1; a database out of
+    reach says so (1), a wrong setting too (2); anything unexpected is one line naming the
+    file that holds its traceback, for whoever maintains the bot (1).
+    """
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
+            raise
         except KaoheError as exc:
-            err.print(f"[red]错误:[/red]{exc.message}", markup=True, soft_wrap=True)
-            raise typer.Exit(1) from None
+            raise _fail("错误:", exc.message, 1) from None
         except OperationalError as exc:
-            err.print(f"[red]数据库无法访问:[/red]{exc.orig}", soft_wrap=True)
-            raise typer.Exit(1) from None
+            raise _fail("数据库无法访问:", str(exc.orig), 1) from None
         except ValueError as exc:  # settings validation
-            err.print(f"[red]配置错误:[/red]{exc}", soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise _fail("配置错误:", str(exc), 2) from None
+        except Exception as exc:
+            report = _crash_report(exc)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise _fail("内部错误:", f"{type(exc).__name__}: {first}(详情见 {report})", 1) from None
 
     return wrapper
 
@@ -115,7 +190,8 @@ def init() -> None:
     """Create or upgrade the database (safe to run again)."""
     with _service(require_schema=False) as (svc, settings):
         upgrade(svc.engine)
-        out.print(f"数据库已就绪:{settings.database_url}")
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        out.print(f"数据库已就绪:{shown}")
 
 
 @app.command("backup")
@@ -561,6 +637,36 @@ def _require_token(settings: Settings) -> None:
         raise InputError("缺少 KAOHE_BOT_TOKEN:请在环境变量或 .env 中填写机器人的 token")
 
 
+async def _get_me(settings: Settings) -> str:
+    """Ask the Bot API who the bot is: its username. A rejected token is an InputError."""
+    from telegram import Bot
+    from telegram.error import InvalidToken
+
+    try:
+        async with Bot(settings.bot_token, base_url=settings.bot_api_base_url) as bot:
+            return bot.username
+    except InvalidToken:  # 401, or 404 from a wrong base URL
+        raise InputError(TOKEN_REJECTED) from None
+
+
+async def _wait_for_telegram(settings: Settings, *, longest: float = 60) -> None:
+    """Until the Bot API answers: a network error is one log line, then a wait that doubles."""
+    from telegram.error import NetworkError
+
+    delay, attempt = 1.0, 1
+    while True:
+        try:
+            await _get_me(settings)
+            return
+        except NetworkError as exc:  # connection refused, DNS, timeouts, a 5xx gateway
+            log.warning(
+                "cannot reach the Telegram Bot API (%s); attempt %d failed, retrying in %.0f s",
+                exc, attempt, delay,
+            )  # fmt: skip
+            await asyncio.sleep(delay)
+            delay, attempt = min(delay * 2, longest), attempt + 1
+
+
 @app.command()
 @friendly
 def run(
@@ -571,6 +677,8 @@ def run(
 ) -> None:
     """Start every configured messenger: Telegram (long polling, or a webhook behind a
     reverse proxy), 钉钉 (Stream mode) and the 企业微信 group robot, with one calendar."""
+    from telegram.error import InvalidToken
+
     settings = Settings()
     if not settings.bot_token and not settings.dingtalk_configured:
         raise InputError(
@@ -578,33 +686,39 @@ def run(
             "没有配置任何消息渠道,请在环境变量或 .env 中填写 Telegram 机器人的 token,"
             "或钉钉应用的 AppKey 与 AppSecret"
         )
-    with _service(require_schema=False) as (svc, _):
-        upgrade(svc.engine)
-    logging.getLogger().setLevel(logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    if not settings.bot_token:
-        import asyncio
-
-        from bot.messengers import serve_without_telegram
-
-        asyncio.run(serve_without_telegram(settings))
-        return
-    from bot.app import build_application
-
-    application = build_application(settings)
     if webhook:
         host, _, port = listen.rpartition(":")
         if not host or not port.isdigit():
             raise InputError("--listen 应写成 HOST:PORT,例如 0.0.0.0:8443")
-        application.run_webhook(
-            listen=host,
-            port=int(port),
-            url_path=webhook.rstrip("/").rsplit("/", 1)[-1],
-            webhook_url=webhook,
-            secret_token=settings.webhook_secret or None,
-        )
-    else:
-        application.run_polling()
+    with _service(require_schema=False) as (svc, _):
+        upgrade(svc.engine)
+    logging.getLogger().setLevel(logging.INFO)
+    if not settings.bot_token:  # 钉钉 (and 企业微信) only
+        from bot.messengers import serve_without_telegram
+
+        asyncio.run(serve_without_telegram(settings))
+        return
+    try:
+        asyncio.run(_wait_for_telegram(settings))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    from bot.app import build_application
+
+    application = build_application(settings)
+    try:
+        if webhook:
+            application.run_webhook(
+                listen=host,
+                port=int(port),
+                url_path=webhook.rstrip("/").rsplit("/", 1)[-1],
+                webhook_url=webhook,
+                secret_token=settings.webhook_secret or None,
+                bootstrap_retries=-1,
+            )
+        else:
+            application.run_polling(bootstrap_retries=-1)
+    except InvalidToken:
+        raise InputError(TOKEN_REJECTED) from None
 
 
 def _bot_username(settings: Settings) -> str:
@@ -612,19 +726,12 @@ def _bot_username(settings: Settings) -> str:
         return settings.bot_username
     if not settings.bot_token:
         return "<机器人用户名>"
-    import asyncio
-
-    from telegram import Bot
-
-    async def ask() -> str:
-        bot = Bot(settings.bot_token, base_url=settings.bot_api_base_url)
-        async with bot:
-            return bot.username
+    from telegram.error import NetworkError
 
     try:
-        return asyncio.run(ask())
-    except Exception as exc:  # no network or a bad token: the code is still valid
-        err.print(f"[yellow]无法向 Telegram 查询机器人用户名:{exc}[/yellow]")
+        return asyncio.run(_get_me(settings))
+    except NetworkError as exc:  # no network: the code is still valid
+        err.print(f"[yellow]无法向 Telegram 查询机器人用户名:{redact.mask(str(exc))}[/yellow]")
         return "<机器人用户名>"
 
 
@@ -638,6 +745,7 @@ def invite(name: str) -> None:
     from scoring.db import transaction
 
     with _service() as (svc, settings):
+        username = _bot_username(settings)  # a rejected token stops here, before any code
         now = settings.now()
         with transaction(svc.engine) as s:
             code, label = create_invite(
@@ -650,7 +758,7 @@ def invite(name: str) -> None:
         days = svc.rules.bot.invite_ttl_days
     out.print(f"{label} 的绑定码({days} 天内有效,只能使用一次):")
     if settings.bot_token or not settings.dingtalk_configured:
-        out.print(f"https://t.me/{_bot_username(settings)}?start={code}")
+        out.print(f"https://t.me/{username}?start={code}")
     if settings.dingtalk_configured:
         out.print(f"钉钉:在与考核助手的单聊中发送“绑定 {code}”")
     out.print(code)
@@ -776,11 +884,23 @@ async def _post_bulletin(svc: Service, settings: Settings, rendered: Any) -> Non
         )
 
 
+def _configured_token() -> str:
+    try:
+        return Settings().bot_token
+    except ValueError:  # a wrong setting is reported by the command itself
+        return os.environ.get("KAOHE_BOT_TOKEN", "")
+
+
 def main() -> None:
-    """Entry point: logging configured once, here."""
+    """Entry point: logging configured once, here, with the bot token masked everywhere."""
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request's URL at INFO, and the Bot API's URLs hold the token
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    redact.hide(_configured_token())
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
     app()
 
 

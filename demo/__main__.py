@@ -283,8 +283,8 @@ async def run_demo(out_dir: Path, messengers: tuple[str, ...] = ("telegram", "di
         year = svc.now().year
         upgrade(svc.engine)
         with transaction(svc.engine) as s:
-            result = import_roster(s, demo_roster(workdir / "roster.csv", rng), now=svc.now(),
-                                   actor="管理员")  # fmt: skip
+            result = import_roster(s, demo_roster(workdir / "roster.csv", rng), rules=svc.rules,
+                                   now=svc.now(), actor="管理员")  # fmt: skip
         n = seed_history(svc, rng, year)
         console.rule("考核助手 演示")
         console.print(f"数据库:{workdir / 'kaohe.db'}(临时 SQLite)")

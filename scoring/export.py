@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.evidence import evidence_path
 from scoring.ledger import EntryView
@@ -21,13 +25,40 @@ SUMMARY = "汇总"
 DETAILS = "明细"
 
 
+# What makes a spreadsheet read a text as a formula (or run it when the cell is edited)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _num(value: object) -> object:
     """Excel cells hold numbers: Decimal points become int or float at this edge only."""
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+def sheet_cell(ws: Worksheet, value: object) -> Cell:
+    """One cell to write: numbers stay numbers, any text is stored as text, never a formula.
+
+    Names, departments and recorders are typed by people: "=HYPERLINK(…)" must reach the
+    reader as those characters. A text that a spreadsheet would read as a formula also gets
+    Excel's quote prefix, so editing the cell keeps it text.
+    """
+    cell = Cell(ws)
+    if not isinstance(value, str):
+        cell.value = _num(value)
+        return cell
+    # xlsx cannot hold control characters, and its XML reads a CR as a line feed
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    cell.data_type = "s"
+    if value.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    return cell
+
+
+def append_row(ws: Worksheet, values: Iterable[object]) -> None:
+    """Add a row at the bottom of the sheet; every cell goes through ``sheet_cell``."""
+    ws.append([sheet_cell(ws, v) for v in values])
 
 
 def local_time(moment: datetime, tz: tzinfo) -> datetime:
@@ -67,11 +98,12 @@ def write_export(
         *("科室", "姓名", *(c.name for c in cats)),
         *("加分", "总分", "排名", "等次", "奖金系数", "备注"),
     ]
-    ws.append([f"{rules.unit.name}内部量化考核 {period.label} 汇总表"])
-    ws.append(headers)
+    append_row(ws, [f"{rules.unit.name}内部量化考核 {period.label} 汇总表"])
+    append_row(ws, headers)
     for s in standings:
         scores = [s.categories[c.code].score for c in cats]
-        ws.append(
+        append_row(
+            ws,
             [
                 s.department,
                 s.name,
@@ -82,10 +114,10 @@ def write_export(
                 s.grade or "",
                 _num(s.bonus_payout),
                 remarks(s),
-            ]
+            ],
         )
-    ws.append([])
-    ws.append(["考核领导小组签字:"])
+    append_row(ws, [])
+    append_row(ws, ["考核领导小组签字:"])
     for cell in ws[2]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
@@ -94,7 +126,8 @@ def write_export(
     ws.freeze_panes = "C3"
 
     detail = wb.create_sheet(DETAILS)
-    detail.append(
+    append_row(
+        detail,
         [
             "编号",
             "日期",
@@ -112,13 +145,14 @@ def write_export(
             "证据文件",  # in the evidence folder (scoring.evidence)
             "备注",
             "状态",
-        ]
+        ],
     )
     names = {c.code: c.name for c in cats}
     for e in entries:
         sign = -1 if e.kind == "deduction" else 1
         status = f"已撤销(记录{e.revoked_by}:{e.revoke_reason})" if e.revoked_by else "有效"
-        detail.append(
+        append_row(
+            detail,
             [
                 e.id,
                 e.fact_date.isoformat(),
@@ -136,7 +170,7 @@ def write_export(
                 evidence_path(e.evidence_file),
                 e.note,
                 status,
-            ]
+            ],
         )
     for cell in detail[1]:
         cell.font = Font(bold=True)

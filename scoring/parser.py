@@ -23,15 +23,18 @@ from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from scoring.errors import AmbiguousPerson, ParseError, Suggestion, UnknownItem, UnknownPerson
-from scoring.numerals import NUMERAL_CHARS, parse_count
+from scoring.numerals import NUMERAL_CHARS, lookalike_digit, parse_count
 from scoring.rules import Item, Rules
 
-MAX_COUNT = 99
 UNITS = "次天项篇个回年"
-_SEPARATORS = re.compile(r"[、,，;；/]+")
+# what separates people in a finding, and what else the parser reads as structure
+SEPARATORS = "、,，;；/"
+ROLE_MARK = ":"
+BRACKETS = "()[]【】"
+_SEPARATORS = re.compile(f"[{SEPARATORS}]+")
 _QUALIFIED = re.compile(r"^(?P<name>[^()]+)\((?P<dept>[^()]+)\)$")
-_COUNT = re.compile(rf"^(?P<n>\d+|[{NUMERAL_CHARS}]+)(?P<unit>[{UNITS}])?$")
-_ITEM_COUNT = re.compile(rf"^(?P<word>.+?)(?P<n>\d+|[{NUMERAL_CHARS}]+)(?P<unit>[{UNITS}])?$")
+_COUNT = re.compile(rf"^(?P<n>[0-9]+|[{NUMERAL_CHARS}]+)(?P<unit>[{UNITS}])?$")
+_ITEM_COUNT = re.compile(rf"^(?P<word>.+?)(?P<n>[0-9]+|[{NUMERAL_CHARS}]+)(?P<unit>[{UNITS}])?$")
 _SAME_UNIT = {"次": "次回个", "项": "项个次", "篇": "篇个", "天": "天", "年": "年次"}
 
 
@@ -94,6 +97,43 @@ class Finding:
         return sum((c.points for c in self.charges), Decimal(0))
 
 
+def hidden_character(text: str) -> str:
+    """Why the text cannot be told apart from what it looks like ('' if it can).
+
+    A control character, or an invisible one (zero-width space, a direction mark): a second
+    “张三\u200b” would look exactly like 张三.
+    """
+    for ch in text:
+        kind = unicodedata.category(ch)
+        if kind == "Cc":
+            return "含有控制字符"
+        if kind in ("Cf", "Co", "Cs", "Cn"):
+            return "含有不可见字符(如零宽字符),看起来与别的名字一样"
+    return ""
+
+
+def name_problem(name: str, rules: Rules) -> str:
+    """Why an inspector could not write this roster name (a person or a 科室), '' if they can.
+
+    The name is already normalised (NFKC, trimmed).
+    """
+    if hidden := hidden_character(name):
+        return hidden
+    if any(ch.isspace() for ch in name):
+        return "含有空格,督查员写出来会被拆成两段"
+    for ch in SEPARATORS + ROLE_MARK:
+        if ch in name:
+            return f"含有“{ch}”,督查员写出来会被当作分隔符"
+    if any(ch in BRACKETS for ch in name):
+        return "含有括号,会被当作“姓名(科室)”的写法"
+    if name in rules.words:
+        return f"是扣分项目“{rules.words[name].name}”的写法"
+    for prefix in (rules.duty.leader_prefix, rules.duty.member_prefix):
+        if name.startswith(prefix):
+            return f"以“{prefix}”开头,会被当作值班失误的写法"
+    return ""
+
+
 def normalize(text: str) -> str:
     """Full-width to half-width, collapsed spaces, Chinese brackets and colons unified."""
     text = unicodedata.normalize("NFKC", text)
@@ -103,6 +143,8 @@ def normalize(text: str) -> str:
 
 def parse_finding(text: str, *, rules: Rules, roster: Roster) -> Finding:
     """Read an inspector's message; raise a ParseError (with suggestions) on anything unclear."""
+    if odd := lookalike_digit(text):  # before NFKC reads ² as 2
+        raise ParseError(f"“{odd}”不是 0-9 的数字;次数请用 0-9 或汉字数字,例如:张三 迟到2次")
     clean = normalize(text)
     if not clean:
         raise ParseError("请发送“姓名 扣分项”,例如:张三 迟到")
@@ -120,7 +162,7 @@ def parse_finding(text: str, *, rules: Rules, roster: Roster) -> Finding:
         if count != 1:
             raise ParseError("次数写了两遍,请只写一次,例如:张三 迟到2次")
         count, unit = item_count, item_unit
-    _check_count(item, count, unit)
+    _check_count(item, count, unit, rules)
     targets = _read_targets(" ".join(tokens[:-1]), rules)
     if item.bearer == "duty":
         charges = _duty_charges(item, count, targets, rules, roster)
@@ -135,16 +177,22 @@ def parse_finding(text: str, *, rules: Rules, roster: Roster) -> Finding:
 
 def _read_count(raw: str) -> int:
     n = parse_count(raw)
-    if n is None or n < 1 or n > MAX_COUNT:
-        raise ParseError(f"次数“{raw}”不对,请写 1 到 {MAX_COUNT} 之间的数")
+    if n is None or n < 1:
+        raise ParseError(f"次数“{raw}”不对,请写 1 或更大的数")
     return n
 
 
-def _check_count(item: Item, count: int, unit: str | None) -> None:
+def _check_count(item: Item, count: int, unit: str | None, rules: Rules) -> None:
     if unit and unit not in _SAME_UNIT.get(item.unit, item.unit):
         raise ParseError(f"“{item.name}”按{item.unit}计,请写成“{item.words[-1]}{count}{item.unit}”")
     if item.unit == "年" and count != 1:
         raise ParseError(f"“{item.name}”每年只扣一次")
+    maximum = rules.max_count(item)
+    if count > maximum:
+        raise ParseError(
+            f"“{item.name}”一条记录最多 {maximum} {item.unit},收到 {count} {item.unit};"
+            "请核对次数,确有更多请分条记录"
+        )
 
 
 def _read_item(token: str, rules: Rules) -> tuple[Item, int | None, str | None]:

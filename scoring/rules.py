@@ -163,6 +163,13 @@ class Duty(_Frozen):
     member_prefix: str
 
 
+class Counts(_Frozen):
+    """How many units one finding may count: most items, and items that may count more."""
+
+    max_per_finding: int = Field(default=10, ge=1)
+    items: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+
+
 class BonusKind(_Frozen):
     code: str
     name: str
@@ -301,6 +308,7 @@ class Rules(_Frozen):
     review: Review
     items: tuple[Item, ...]
     duty: Duty
+    counts: Counts = Counts()
     bonus: Bonus
     grades: Grades
     veto: Veto
@@ -325,6 +333,10 @@ class Rules(_Frozen):
     def item(self, code: str) -> Item:
         """The deduction item with this code."""
         return self._items[code]
+
+    def max_count(self, item: Item) -> int:
+        """The most units of this item one finding may count."""
+        return self.counts.items.get(item.code, self.counts.max_per_finding)
 
     def item_name(self, code: str) -> str:
         """An item's name, or its code if this rules file no longer has it."""
@@ -396,6 +408,9 @@ def cross_reference_problems(data: dict[str, Any]) -> list[str]:
             other = seen.setdefault(word, code)
             if other != code:
                 problems.append(f"items[{n}] ({code}): word {word!r} already names {other}")
+    for code in _table(_table(data, "counts"), "items"):
+        if code not in codes:
+            problems.append(f"counts.items: unknown item {code!r}")
     review = _table(data, "review")
     if "category" in review:
         if review["category"] not in cats:

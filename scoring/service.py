@@ -134,7 +134,7 @@ class Service:
     def import_roster(self, path: Path, *, now: datetime, actor: str) -> RosterImportResult:
         """Import the roster file all-or-nothing."""
         with transaction(self.engine) as s:
-            return import_roster(s, path, now=now, actor=actor)
+            return import_roster(s, path, rules=self.rules, now=now, actor=actor)
 
     def import_reviews(self, path: Path, *, year: int, now: datetime, actor: str) -> int:
         """Import review scores all-or-nothing; returns how many people were scored."""

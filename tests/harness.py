@@ -84,7 +84,7 @@ def seed(svc: Services, tmp: Path, *, bind: bool = True) -> None:
     upgrade(svc.engine)
     now = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
     with transaction(svc.engine) as s:
-        import_roster(s, write_roster(tmp), now=now, actor="test")
+        import_roster(s, write_roster(tmp), rules=svc.rules, now=now, actor="test")
         if bind:
             for person in s.exec(select(Person)).all():
                 person.telegram_user_id = USERS[person.name]

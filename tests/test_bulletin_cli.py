@@ -35,7 +35,7 @@ def db(tmp_path: Path) -> Path:
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     with transaction(engine) as s:
-        import_roster(s, write_roster(tmp_path), now=NOW, actor="test")
+        import_roster(s, write_roster(tmp_path), rules=load_rules(), now=NOW, actor="test")
     service = Service(engine, load_rules())
     service.record_finding("冯科员 迟到", fact_date=date(2026, 3, 2), by="李督查", now=NOW)
     service.record_finding("张三 早退", fact_date=date(2026, 8, 3), by="李督查", now=NOW)

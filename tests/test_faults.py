@@ -39,6 +39,7 @@ from fakes.telegram.wire import ApiCall
 from scoring.db import make_engine, transaction, upgrade
 from scoring.models import Entry, Person
 from scoring.roster import import_roster
+from scoring.rules import load_rules
 
 LONG = os.environ.get("KAOHE_FAULTS") == "long"
 FINDINGS, KILLS = (1000, 5) if LONG else (60, 2)
@@ -63,7 +64,7 @@ def seed_bureau(folder: Path, url: str, count: int) -> None:
     upgrade(engine)
     with transaction(engine) as s:
         now = datetime.now(ZoneInfo("Asia/Shanghai"))
-        import_roster(s, folder / "roster.csv", now=now, actor="faults")
+        import_roster(s, folder / "roster.csv", rules=load_rules(), now=now, actor="faults")
         for person in s.exec(select(Person)).all():
             match = NAME.fullmatch(person.name)
             person.telegram_user_id = STAFF_IDS + int(match.group(1)) if match else INSPECTOR

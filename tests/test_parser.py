@@ -196,9 +196,50 @@ def test_a_yearly_item_cannot_be_counted_more_than_once(rules: Rules, roster: Me
         parse("张三 笔记不足一万字 2次", rules, roster)
 
 
-@pytest.mark.parametrize("text", ["张三 迟到 0次", "张三 迟到 零次", "张三 迟到 100次"])
-def test_a_count_outside_1_to_99_is_refused(text: str, rules: Rules, roster: MemoryRoster) -> None:
-    with pytest.raises(ParseError, match="1 到 99"):
+@pytest.mark.parametrize("text", ["张三 迟到 0次", "张三 迟到 零次", "张三 迟到0次"])
+def test_a_count_of_zero_is_refused(text: str, rules: Rules, roster: MemoryRoster) -> None:
+    with pytest.raises(ParseError, match="不对"):
+        parse(text, rules, roster)
+
+
+@pytest.mark.parametrize(
+    ("text", "maximum"),
+    [
+        ("张三 未制定季度执法计划 九十九次", "10 次"),  # 297 points in one entry
+        ("张三 未制定季度执法计划11次", "10 次"),
+        ("张三 不服从安排 十一项", "10 项"),
+        ("张三 迟到 24次", "23 次"),  # a month's tally has its own maximum
+        ("张三 旷工 一百天", "23 天"),
+        ("张三 迟到 99999999999999999999次", "23 次"),
+    ],
+)
+def test_a_count_above_the_items_maximum_is_refused_naming_the_maximum(
+    text: str, maximum: str, rules: Rules, roster: MemoryRoster
+) -> None:
+    with pytest.raises(ParseError, match=f"最多 {maximum}"):
+        parse(text, rules, roster)
+
+
+def test_a_count_up_to_the_items_maximum_is_read(rules: Rules, roster: MemoryRoster) -> None:
+    assert parse("张三 未制定季度执法计划 十次", rules, roster).total_points == 30
+    assert parse("张三 迟到 23次", rules, roster).count == 23
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "张三 迟到 ²次",
+        "张三 迟到²次",
+        "张三 迟到 ₃",
+        "张三 迟到 ②次",
+        "张三 迟到 ٣次",
+        "张三 迟到⒉",
+    ],
+)
+def test_only_real_digits_and_chinese_numerals_count(
+    text: str, rules: Rules, roster: MemoryRoster
+) -> None:
+    with pytest.raises(ParseError, match="0-9"):
         parse(text, rules, roster)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from scoring.db import make_engine, upgrade
 from scoring.errors import UnknownPerson
 from scoring.periods import Period
-from scoring.rules import Rules
+from scoring.rules import Rules, load_rules
 from scoring.service import Service
 from tests.helpers import NOW
 
@@ -121,7 +121,7 @@ def test_a_secret_vote_counts_the_same_on_postgres(
     roster.write_text(ROSTER.replace("张三,执法监察科,科员,公务员,干部职工,,\n", ""), "utf-8")
     upgrade(pg_engine)
     with Session(pg_engine) as s:
-        import_roster(s, roster, now=now, actor="t")
+        import_roster(s, roster, rules=load_rules(), now=now, actor="t")
         ids = {p.name: p.id or 0 for p in s.exec(select(Person)).all()}
         vote.open_vote(s, rules, 2026, closes_on=None, by="t", now=now)
         # five people: 李四 rates 王五 优秀, the other three 称职; every other rating 称职

@@ -26,7 +26,7 @@ from scoring.errors import Conflict, InputError, PermissionDenied, RulesError
 from scoring.models import Audit, Person, ReviewDraft, ReviewScore, Vote, YearLock
 from scoring.periods import Period
 from scoring.roster import import_roster
-from scoring.rules import Rules, default_rules_text, parse_rules
+from scoring.rules import Rules, default_rules_text, load_rules, parse_rules
 from scoring.standings import compute_standings
 from tests.harness import ROSTER, TZ, write_roster
 from tests.helpers import dump_sqlite
@@ -50,7 +50,9 @@ def people(session: Session) -> dict[str, int]:
 
 @pytest.fixture
 def ids(session: Session, tmp_path: Path) -> dict[str, int]:
-    import_roster(session, write_roster(tmp_path, BUREAU), now=OPENED, actor="test")
+    import_roster(
+        session, write_roster(tmp_path, BUREAU), rules=load_rules(), now=OPENED, actor="test"
+    )
     session.commit()
     return people(session)
 
@@ -167,7 +169,7 @@ def _vote_in_a_file(tmp: Path, rules: Rules, swap: bool) -> dict[str, list[tuple
     engine = make_engine(f"sqlite:///{db}")
     upgrade(engine)
     with transaction(engine) as s:
-        import_roster(s, write_roster(tmp, BUREAU), now=OPENED, actor="test")
+        import_roster(s, write_roster(tmp, BUREAU), rules=load_rules(), now=OPENED, actor="test")
     with transaction(engine) as s:
         pid = people(s)
         open_2026(s, rules)
@@ -393,7 +395,7 @@ NOW = datetime(2026, 12, 28, 9, 0, tzinfo=TZ)
 def uc(engine: Engine, rules: Rules, tmp_path: Path) -> Iterator[UseCases]:
     """The bureau above, everyone bound in Telegram (user id = 5000 + person id)."""
     with transaction(engine) as s:
-        import_roster(s, write_roster(tmp_path, BUREAU), now=NOW, actor="test")
+        import_roster(s, write_roster(tmp_path, BUREAU), rules=load_rules(), now=NOW, actor="test")
         for p in s.exec(select(Person)).all():
             p.telegram_user_id = 5000 + (p.id or 0)
     yield UseCases(engine, rules)

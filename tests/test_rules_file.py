@@ -250,6 +250,27 @@ def test_rules_check_exits_0_for_a_good_file_and_1_for_a_broken_one(tmp_path: Pa
     assert all("Traceback" not in r.output for r in runs)
 
 
+def test_a_finding_counts_at_most_10_of_an_item_or_23_of_a_months_attendance(
+    rules: Rules,
+) -> None:
+    assert rules.counts.max_per_finding == 10
+    assert {code: rules.max_count(rules.item(code)) for code in rules.counts.items} == {
+        "daily_late": 23, "daily_early": 23, "daily_absent": 23,
+    }  # fmt: skip
+    assert rules.max_count(rules.item("business_no_plan")) == 10
+
+
+def test_rules_check_names_a_wrong_count_maximum(tmp_path: Path) -> None:
+    text = swap(default_rules_text(), "daily_early = 23", "daily_erly = 23")
+    text = swap(text, "max_per_finding = 10", "max_per_finding = 0")
+    bad = tmp_path / "counts.toml"
+    bad.write_text(text, "utf-8")
+    [run] = run_cli_many([CliCall(("rules", "check", str(bad)), None, tmp_path)])
+    assert run.code == 1 and "2 处问题" in run.stderr, run.output
+    assert "counts.max_per_finding: Input should be greater than or equal to 1" in run.stderr
+    assert "counts.items: unknown item 'daily_erly'" in run.stderr
+
+
 # ------------------------------------------------------------------ another unit's plan
 def _score_one_person_under_the_rules_in_force() -> tuple[Decimal | None, Decimal, Decimal]:
     """张三 is late once and gets a provincial honour: (daily score, bonus, total)."""

@@ -33,7 +33,7 @@ BOUND = {"冯科员": 1001, "李督查": 1002, "张三": 1003, "管理员甲": 1
 def uc(engine: Engine, rules: Rules, tmp_path: Path) -> Iterator[UseCases]:
     """The use cases over a fresh database with the harness's bureau, bound in Telegram."""
     with transaction(engine) as s:
-        import_roster(s, write_roster(tmp_path, ROSTER), now=NOW, actor="test")
+        import_roster(s, write_roster(tmp_path, ROSTER), rules=rules, now=NOW, actor="test")
         for p in s.exec(select(Person)).all():
             p.telegram_user_id = {
                 "冯科员": 1001,
