@@ -8,7 +8,7 @@ import traceback
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the exception with the update first; then a short apology, never a traceback."""
     err = context.error
+    if update is None and isinstance(err, NetworkError):  # polling while the network is down
+        log.warning("cannot reach Telegram (%s); PTB retries", type(err).__name__)
+        return
     tb = "".join(traceback.format_exception(err)) if err else ""
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("error while handling update %s: %s\n%s", update_id, err, tb)

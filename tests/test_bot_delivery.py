@@ -7,6 +7,9 @@ refused message is 400 (BadRequest) with Telegram's description.
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlmodel import Session, select
 
 from scoring.models import Entry
@@ -80,3 +83,22 @@ async def test_a_crash_after_the_press_was_answered_still_apologises_in_the_chat
     assert [c.text for c in apology] == ["抱歉,处理时出了点问题,已记录下来,请稍后再试。"]
     assert _deductions(bureau) == 1  # what was confirmed stays recorded
     bureau.errors.clear()  # the one crash this test caused, reported to the error handler
+
+
+async def test_polling_with_the_network_down_logs_one_line_per_failure_never_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from telegram.error import NetworkError
+
+    from bot.app import on_error
+
+    context = cast(Any, SimpleNamespace(error=NetworkError("Connection refused"), bot_data={}))
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        await on_error(None, context)
+    assert [r.getMessage() for r in caplog.records] == [
+        "cannot reach Telegram (NetworkError); PTB retries"
+    ]
+    assert "Traceback" not in caplog.text
