@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from bot.fakeapi import FakeBotApi
 
 from bot.cli import HIDDEN, RedactSecrets
+from fakes.telegram import FakeBotApi
 from tests.helpers import CliRun, cli_env, dump_sqlite, run_cli
 
 TOKEN = "123456789:AAHsecret-token-never-shown_x"

@@ -7,8 +7,6 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from bot.bulletins import render_bulletin
-from bot.views import Views
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
 from sqlmodel import Session
@@ -18,6 +16,7 @@ from scoring.periods import Period
 from scoring.rules import Rules
 from scoring.service import Service
 from tests.helpers import NOW, add_person, d
+from usecases.bulletins import render_bulletin
 
 Y2026 = Period.parse("2026")
 LINK = '=HYPERLINK("http://evil.example/","点我查看")'
@@ -79,5 +78,5 @@ def test_the_signed_export_stores_formula_like_text_as_text(
 def test_the_bulletin_excel_posted_to_the_group_stores_formula_like_text_as_text(
     hostile: None, session: Session, rules: Rules
 ) -> None:
-    rendered = render_bulletin(session, rules, Views(), Period.parse("2026H1"), font=None)
+    rendered = render_bulletin(session, rules, Period.parse("2026H1"), font=None)
     assert_text_stays_text(load_workbook(BytesIO(rendered.xlsx)))
