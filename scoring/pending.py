@@ -7,12 +7,14 @@ is a typed model of its kind (``scoring.cards``), stored and read there only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import exists, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from scoring.cards import (
@@ -157,8 +159,24 @@ def event_seen(session: Session, key: str) -> bool:
 def mark_event(session: Session, key: str, *, now: datetime) -> bool:
     """Store the event's key in the caller's transaction: what it records commits with it.
 
-    False if it was already stored (the event was processed before)."""
+    False if it was already stored (the event was processed before). One statement where
+    the database can skip a duplicate key itself (SQLite, PostgreSQL): it is the
+    transaction's first, so the event's work holds the database's write lock from its start
+    and reads one consistent state."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect in _SKIP_DUPLICATE:
+        table = ProcessedEvent.metadata.tables[ProcessedEvent.__tablename__]
+        stmt = _SKIP_DUPLICATE[dialect](table).values(key=key, processed_at=now)
+        added = connection.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        return bool(added.rowcount)
     if event_seen(session, key):
         return False
     session.add(ProcessedEvent(key=key, processed_at=now))
     return True
+
+
+_SKIP_DUPLICATE: dict[str, Callable[..., Any]] = {
+    "sqlite": sqlite_insert,
+    "postgresql": postgresql_insert,
+}
