@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from scoring.models import Department, Entry, Person, ReviewScore, VetoRecord
 from scoring.periods import Period
 from scoring.points import from_cp
 from scoring.rules import Rules
+from scoring.versions import LEDGER, Memo
 
 
 @dataclass(frozen=True)
@@ -164,3 +166,30 @@ def compute_standings(session: Session, rules: Rules, period: Period) -> list[St
         standing.bonus_payout = g.payout if period.annual else Decimal(1)
         standing.tie_flag = g.tie_flag if period.annual else False
     return standings
+
+
+StandingsOf = Callable[[Session, Rules, Period], list[Standing]]
+
+
+class StandingsCache:
+    """``compute_standings`` computed once per change of the ledger, not once per question.
+
+    The last standings of each period are kept for one version of the ledger (see
+    ``scoring.versions``: every write bumps it, in every process) and recomputed on demand
+    after a change; what it returns is exactly what ``compute_standings`` would. The rows
+    are shared between callers: read them, never change them.
+    """
+
+    def __init__(self, periods: int = 8) -> None:
+        self._memo: Memo[tuple[Standing, ...]] = Memo(LEDGER, periods)
+        self._rules: dict[int, Rules] = {}  # held, so that no other rules can take their id
+
+    def __call__(self, session: Session, rules: Rules, period: Period) -> list[Standing]:
+        """Every assessed person's standing in the period, best first (as compute_standings)."""
+        self._rules.setdefault(id(rules), rules)
+        rows = self._memo.get(
+            session,
+            (period.label, id(rules)),
+            lambda: tuple(compute_standings(session, rules, period)),
+        )
+        return list(rows)
