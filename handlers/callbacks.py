@@ -6,7 +6,7 @@ Buttons already sitting in people's chats keep working, so the data stays as it 
 
 from __future__ import annotations
 
-from usecases import appeals, calendar, claims, findings
+from usecases import appeals, calendar, claims, findings, leaders, people
 from usecases.messages import Action
 
 PREFIX: dict[str, str] = {
@@ -25,6 +25,10 @@ PREFIX: dict[str, str] = {
     claims.TODAY: "cd:today",
     claims.APPROVE: "cl:a",
     claims.REJECT: "cl:r",
+    people.SCORE_ALL: "sa",
+    people.SCORE_PAGE: "sp",
+    leaders.DEPT_PAGE: "dp",
+    leaders.STANDINGS_PAGE: "stp",
 }
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from scoring.errors import Conflict, InputError, NotFound, PermissionDenied
@@ -401,15 +402,41 @@ def import_reviews(
     return len(parsed)
 
 
-def entry_views(
-    session: Session, rules: Rules, period: Period, *, person_id: int | None = None
-) -> list[EntryView]:
-    """Deductions and bonuses with fact dates in the period, revoked ones marked."""
-    revocation = select(Entry.revokes_id, Entry.id, Entry.reason).where(
-        col(Entry.revokes_id).is_not(None)
+def _entry_view(
+    rules: Rules, e: Entry, name: str, dept: str, rev: tuple[int, str] | None
+) -> EntryView:
+    assert e.id is not None
+    if e.kind == "bonus":
+        item_name = f"{rules.bonus_kind(e.bonus_kind).name}({e.bonus_level}):{e.finding}"
+    else:
+        item_name = rules.item_name(e.item_code)
+    return EntryView(
+        id=e.id,
+        kind=e.kind,
+        person_id=e.person_id,
+        name=name,
+        department=dept,
+        category=e.category,
+        item_code=e.item_code,
+        item_name=item_name,
+        count=e.count,
+        points=from_cp(e.points_cp),
+        fact_date=e.fact_date,
+        role=e.role,
+        batch=e.batch,
+        recorded_by=e.recorded_by,
+        recorded_at=e.recorded_at,
+        source=e.source,
+        evidence=e.evidence,
+        note=e.note,
+        revoked_by=rev[0] if rev else None,
+        revoke_reason=rev[1] if rev else "",
     )
-    revoked = {rid: (rev_id, reason) for rid, rev_id, reason in session.exec(revocation).all()}
-    query = (
+
+
+def _entries_in(period: Period):  # type: ignore[no-untyped-def]
+    """Deductions and bonuses with fact dates in the period, with their person's names."""
+    return (
         select(Entry, Person.name, Department.name)
         .join(Person, col(Person.id) == col(Entry.person_id))
         .join(Department, col(Department.id) == col(Person.department_id))
@@ -418,43 +445,61 @@ def entry_views(
             col(Entry.fact_date) >= period.start,
             col(Entry.fact_date) < period.end,
         )
-        .order_by(col(Entry.fact_date), col(Entry.id))
     )
+
+
+def entry_views(
+    session: Session, rules: Rules, period: Period, *, person_id: int | None = None
+) -> list[EntryView]:
+    """Deductions and bonuses with fact dates in the period, revoked ones marked."""
+    revocation = select(Entry.revokes_id, Entry.id, Entry.reason).where(
+        col(Entry.revokes_id).is_not(None)
+    )
+    revoked = {rid: (int(rev_id or 0), reason) for rid, rev_id, reason in session.exec(revocation)}
+    query = _entries_in(period).order_by(col(Entry.fact_date), col(Entry.id))
     if person_id is not None:
         query = query.where(Entry.person_id == person_id)
-    out: list[EntryView] = []
-    for e, name, dept in session.exec(query).all():
-        assert e.id is not None
-        if e.kind == "bonus":
-            item_name = f"{rules.bonus_kind(e.bonus_kind).name}({e.bonus_level}):{e.finding}"
-        else:
-            item_name = rules.item_name(e.item_code)
-        rev = revoked.get(e.id)
-        out.append(
-            EntryView(
-                id=e.id,
-                kind=e.kind,
-                person_id=e.person_id,
-                name=name,
-                department=dept,
-                category=e.category,
-                item_code=e.item_code,
-                item_name=item_name,
-                count=e.count,
-                points=from_cp(e.points_cp),
-                fact_date=e.fact_date,
-                role=e.role,
-                batch=e.batch,
-                recorded_by=e.recorded_by,
-                recorded_at=e.recorded_at,
-                source=e.source,
-                evidence=e.evidence,
-                note=e.note,
-                revoked_by=rev[0] if rev else None,
-                revoke_reason=rev[1] if rev else "",
+    return [
+        _entry_view(rules, e, name, dept, revoked.get(e.id or 0))
+        for e, name, dept in session.exec(query).all()
+    ]
+
+
+def person_entry_count(session: Session, period: Period, person_id: int) -> int:
+    """How many deductions and bonuses (revoked ones included) a person has in the period."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Entry)
+            .where(
+                Entry.person_id == person_id,
+                col(Entry.kind).in_(["deduction", "bonus"]),
+                col(Entry.fact_date) >= period.start,
+                col(Entry.fact_date) < period.end,
             )
-        )
-    return out
+        ).one()
+    )
+
+
+def person_entries(
+    session: Session, rules: Rules, period: Period, person_id: int, *, offset: int, limit: int
+) -> list[EntryView]:
+    """A slice of one person's entries in the period (as ``entry_views`` orders and marks
+    them), read through the person's index and the revocations' index only."""
+    revocation = aliased(Entry)
+    query = (
+        _entries_in(period)
+        .add_columns(revocation.id, revocation.reason)
+        .outerjoin(revocation, col(revocation.revokes_id) == col(Entry.id))
+        .where(Entry.person_id == person_id)
+        .order_by(col(Entry.fact_date), col(Entry.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return [
+        _entry_view(rules, e, name, dept, None if rev_id is None else (int(rev_id), reason))
+        for e, name, dept, rev_id, reason in session.exec(query).all()
+    ]
 
 
 def entry_count(session: Session) -> int:
