@@ -6,13 +6,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:  # alembic is imported by the few commands that migrate
+    from alembic.config import Config
 
 DATABASE_ENV = "KAOHE_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///data/kaohe.db"
@@ -48,6 +49,8 @@ def make_engine(url: str | None = None) -> Engine:
 
 def alembic_config(engine: Engine) -> Config:
     """Alembic's configuration for our bundled migrations, bound to this engine."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", "scoring:migrations")
     cfg.attributes["engine"] = engine
@@ -56,6 +59,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 

@@ -6,10 +6,6 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
 from scoring.ledger import EntryView
 from scoring.periods import Period
 from scoring.rules import Rules
@@ -57,6 +53,11 @@ def write_export(
     tz: tzinfo = SHANGHAI,
 ) -> Path:
     """Write the workbook and return its path."""
+    # openpyxl (and numpy with it) only for the commands that write a workbook
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from scoring.errors import AmbiguousPerson, ParseError, Suggestion, UnknownItem, UnknownPerson
@@ -221,6 +220,8 @@ def resolve_person(spec: str, roster: Roster) -> RosterPerson:
 
 def suggest_people(spec: str, roster: Roster, limit: int = 3) -> list[Suggestion]:
     """The roster names closest to what was typed, by characters and by pinyin."""
+    from pypinyin import lazy_pinyin  # 50 MB of dictionaries: loaded at the first misspelling
+
     labels = roster.all_labels()
     if not labels:
         return []

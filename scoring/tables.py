@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from openpyxl import load_workbook
-
 from scoring.errors import InputError
 
 
@@ -18,6 +16,8 @@ def read_table(path: Path, required: list[str]) -> list[tuple[int, dict[str, str
     if suffix == ".csv":
         grid = [list(r) for r in csv.reader(_decode(path).splitlines())]
     elif suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook  # only for the commands that read a workbook
+
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
