@@ -10,8 +10,7 @@ unchanged. A transaction that changed the roster itself reads a fresh directory 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -34,11 +33,10 @@ class Member:
     leads: frozenset[int]  # the departments they lead (分管)
     telegram_user_id: int | None
     dingtalk_user_id: str | None
+    person: RosterPerson = field(init=False, compare=False)  # as the parser needs them
 
-    @cached_property
-    def person(self) -> RosterPerson:
-        """As the parser needs them."""
-        return RosterPerson(self.id, self.name, self.department)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "person", RosterPerson(self.id, self.name, self.department))
 
 
 class Directory:

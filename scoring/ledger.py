@@ -11,9 +11,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -434,20 +435,6 @@ def _entry_view(
     )
 
 
-def _entries_in(period: Period):  # type: ignore[no-untyped-def]
-    """Deductions and bonuses with fact dates in the period, with their person's names."""
-    return (
-        select(Entry, Person.name, Department.name)
-        .join(Person, col(Person.id) == col(Entry.person_id))
-        .join(Department, col(Department.id) == col(Person.department_id))
-        .where(
-            col(Entry.kind).in_(["deduction", "bonus"]),
-            col(Entry.fact_date) >= period.start,
-            col(Entry.fact_date) < period.end,
-        )
-    )
-
-
 def entry_views(
     session: Session, rules: Rules, period: Period, *, person_id: int | None = None
 ) -> list[EntryView]:
@@ -456,7 +443,17 @@ def entry_views(
         col(Entry.revokes_id).is_not(None)
     )
     revoked = {rid: (int(rev_id or 0), reason) for rid, rev_id, reason in session.exec(revocation)}
-    query = _entries_in(period).order_by(col(Entry.fact_date), col(Entry.id))
+    query = (
+        select(Entry, Person.name, Department.name)
+        .join(Person, col(Person.id) == col(Entry.person_id))
+        .join(Department, col(Department.id) == col(Person.department_id))
+        .where(
+            col(Entry.kind).in_(["deduction", "bonus"]),
+            col(Entry.fact_date) >= period.start,
+            col(Entry.fact_date) < period.end,
+        )
+        .order_by(col(Entry.fact_date), col(Entry.id))
+    )
     if person_id is not None:
         query = query.where(Entry.person_id == person_id)
     return [
@@ -467,18 +464,8 @@ def entry_views(
 
 def person_entry_count(session: Session, period: Period, person_id: int) -> int:
     """How many deductions and bonuses (revoked ones included) a person has in the period."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Entry)
-            .where(
-                Entry.person_id == person_id,
-                col(Entry.kind).in_(["deduction", "bonus"]),
-                col(Entry.fact_date) >= period.start,
-                col(Entry.fact_date) < period.end,
-            )
-        ).one()
-    )
+    count, _ = _person_queries()
+    return int(session.exec(count, params=_person_params(period, person_id)).one())
 
 
 def person_entries(
@@ -486,20 +473,46 @@ def person_entries(
 ) -> list[EntryView]:
     """A slice of one person's entries in the period (as ``entry_views`` orders and marks
     them), read through the person's index and the revocations' index only."""
-    revocation = aliased(Entry)
-    query = (
-        _entries_in(period)
-        .add_columns(revocation.id, revocation.reason)
-        .outerjoin(revocation, col(revocation.revokes_id) == col(Entry.id))
-        .where(Entry.person_id == person_id)
-        .order_by(col(Entry.fact_date), col(Entry.id))
-        .offset(offset)
-        .limit(limit)
-    )
+    _, page = _person_queries()
+    params = {**_person_params(period, person_id), "offset": offset, "limit": limit}
     return [
         _entry_view(rules, e, name, dept, None if rev_id is None else (int(rev_id), reason))
-        for e, name, dept, rev_id, reason in session.exec(query).all()
+        for e, name, dept, rev_id, reason in session.exec(page, params=params).all()
     ]
+
+
+def _person_params(period: Period, person_id: int) -> dict[str, object]:
+    return {"person_id": person_id, "start": period.start, "end": period.end}
+
+
+@cache
+def _person_queries():  # type: ignore[no-untyped-def]
+    """(count, page) of a person's entries in a period, built once: /score asks them often."""
+    mine = (
+        col(Entry.person_id) == bindparam("person_id"),
+        col(Entry.kind).in_(["deduction", "bonus"]),
+        col(Entry.fact_date) >= bindparam("start"),
+        col(Entry.fact_date) < bindparam("end"),
+    )
+    count = select(func.count()).select_from(Entry).where(*mine)
+    # the page's ids from the person's index alone; then only those rows are read and joined
+    ids = (
+        select(Entry.id)
+        .where(*mine)
+        .order_by(col(Entry.fact_date), col(Entry.id))
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    revocation = aliased(Entry)
+    page = (
+        select(Entry, Person.name, Department.name, revocation.id, revocation.reason)
+        .join(Person, col(Person.id) == col(Entry.person_id))
+        .join(Department, col(Department.id) == col(Person.department_id))
+        .outerjoin(revocation, col(revocation.revokes_id) == col(Entry.id))
+        .where(col(Entry.id).in_(ids.scalar_subquery()))
+        .order_by(col(Entry.fact_date), col(Entry.id))
+    )
+    return count, page
 
 
 def entry_count(session: Session) -> int:

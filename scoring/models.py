@@ -56,7 +56,8 @@ class Entry(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_entry_period", "kind", "fact_date", "person_id", "category", "points_cp"),
-        Index("ix_entry_person", "person_id", "fact_date"),
+        # a person's own lines in order, counted and paged from the index alone
+        Index("ix_entry_person_kind", "person_id", "fact_date", "id", "kind"),
         # the few revoking entries, found without reading the whole ledger
         Index(
             "ix_entry_revocation",

@@ -14,7 +14,7 @@ from scoring.ledger import EntryView, audit, person_entries, person_entry_count
 from scoring.models import StudySubmission
 from scoring.periods import Period
 from scoring.rules import Rules
-from scoring.standings import Standing, StandingsOf, compute_standings
+from scoring.standings import Standing, StandingsOf, compute_standings, standing_of
 
 ZERO = Decimal(0)
 
@@ -80,8 +80,7 @@ def score_report(
 ) -> ScoreReport:
     """The person's standing among everyone, without anyone else's name or score, with
     their ``latest`` entries (None: all of them)."""
-    everyone = standings(session, rules, period)
-    mine = next((s for s in everyone if s.person_id == person_id), None)
+    mine, headcount = standing_of(standings, session, rules, period, person_id)
     if mine is None:
         raise NotFound("花名册中找不到您的考核记录,请联系办公室")
     line = rules.grades.bands[0].min_total
@@ -94,7 +93,7 @@ def score_report(
             session, rules, period, person_id, offset=count - shown, limit=shown
         ),
         entry_count=count,
-        headcount=len(everyone),
+        headcount=headcount,
         excellent_line=line,
         gap_to_excellent=max(line - mine.total, ZERO),
         bonus_room=max(rules.bonus.cap - mine.bonus_raw, ZERO),

@@ -181,15 +181,45 @@ class StandingsCache:
     """
 
     def __init__(self, periods: int = 8) -> None:
-        self._memo: Memo[tuple[Standing, ...]] = Memo(LEDGER, periods)
+        self._memo: Memo[_Kept] = Memo(LEDGER, periods)
         self._rules: dict[int, Rules] = {}  # held, so that no other rules can take their id
+
+    def _kept(self, session: Session, rules: Rules, period: Period) -> _Kept:
+        self._rules.setdefault(id(rules), rules)
+        return self._memo.get(
+            session,
+            (period.label, id(rules)),
+            lambda: _Kept.of(compute_standings(session, rules, period)),
+        )
 
     def __call__(self, session: Session, rules: Rules, period: Period) -> list[Standing]:
         """Every assessed person's standing in the period, best first (as compute_standings)."""
-        self._rules.setdefault(id(rules), rules)
-        rows = self._memo.get(
-            session,
-            (period.label, id(rules)),
-            lambda: tuple(compute_standings(session, rules, period)),
-        )
-        return list(rows)
+        return list(self._kept(session, rules, period).rows)
+
+    def standing(
+        self, session: Session, rules: Rules, period: Period, person_id: int
+    ) -> tuple[Standing | None, int]:
+        """One person's standing (None: not assessed) and how many are assessed."""
+        kept = self._kept(session, rules, period)
+        return kept.by_person.get(person_id), len(kept.rows)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    rows: tuple[Standing, ...]
+    by_person: dict[int, Standing]
+
+    @classmethod
+    def of(cls, rows: list[Standing]) -> _Kept:
+        return cls(tuple(rows), {s.person_id: s for s in rows})
+
+
+def standing_of(
+    standings: StandingsOf, session: Session, rules: Rules, period: Period, person_id: int
+) -> tuple[Standing | None, int]:
+    """One person's standing (None: not assessed) and how many are assessed, looked up in
+    the cache's index when ``standings`` is a ``StandingsCache``."""
+    if isinstance(standings, StandingsCache):
+        return standings.standing(session, rules, period, person_id)
+    rows = standings(session, rules, period)
+    return next((s for s in rows if s.person_id == person_id), None), len(rows)

@@ -1,4 +1,4 @@
-"""data versions for what processes keep in memory; an index of the revocations
+"""data versions for what processes keep in memory; indexes of revocations and of a person's lines
 
 Revision ID: 0005
 Revises: 0004
@@ -36,9 +36,13 @@ def upgrade() -> None:
         sqlite_where=NOT_NULL,
         postgresql_where=NOT_NULL,
     )
+    op.drop_index("ix_entry_person", table_name="entry")
+    op.create_index("ix_entry_person_kind", "entry", ["person_id", "fact_date", "id", "kind"])
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_index("ix_entry_person_kind", table_name="entry")
+    op.create_index("ix_entry_person", "entry", ["person_id", "fact_date"])
     op.drop_index("ix_entry_revocation", table_name="entry")
     op.drop_table("data_version")
