@@ -11,8 +11,11 @@ import json
 import sys
 from pathlib import Path
 
+# each module registers its group(s); they run in this order
 import bench.bot
-import bench.core  # noqa: F401  (registers the "core" group)
+import bench.chat
+import bench.cli
+import bench.core  # noqa: F401
 from bench.check import check_standings
 from bench.data import Spec
 from bench.registry import BENCHES, Context

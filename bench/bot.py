@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ STAFF = 60
 
 
 class BotProcess:
-    """A bot in a child process, stopped on exit."""
+    """A bot in a child process, stopped on exit; its peak memory is known once stopped."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         # a file, not a pipe: a full pipe would block the bot
@@ -40,34 +41,70 @@ class BotProcess:
         self.proc = subprocess.Popen(
             args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=self.log
         )
+        self.maxrss_kb = 0  # the process's peak resident memory (ru_maxrss), once stopped
 
     def stop(self) -> str:
-        """Terminate and return the end of what it logged."""
-        if self.proc.poll() is None:
+        """Interrupt (then kill) the bot, reap it with its resource usage, and return the
+        end of what it logged."""
+        if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
+            status, usage = _reap(self.proc.pid, seconds=10)
+            if usage is None:
                 self.proc.kill()
+                status, usage = _reap(self.proc.pid, seconds=None)
+            assert usage is not None
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
+            self.maxrss_kb = usage.ru_maxrss  # kilobytes on Linux
         self.log.seek(0)
         text = self.log.read().decode("utf-8", "replace")
         self.log.close()
         return text[-4000:]
 
 
-async def _polling(api: FakeBotApi, bot: BotProcess) -> None:
+def _reap(pid: int, seconds: float | None) -> tuple[int, resource.struct_rusage | None]:
+    """Wait for a child (at most ``seconds``) and take its own resource usage."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while True:
+        done, status, usage = os.wait4(pid, 0 if deadline is None else os.WNOHANG)
+        if done:
+            return status, usage
+        if deadline is not None and time.monotonic() > deadline:
+            return 0, None
+        time.sleep(0.05)
+
+
+async def start_bot(api: FakeBotApi, args: list[str], env: dict[str, str]) -> BotProcess:
+    """Start a bot and wait until it polls: its start-up is never inside a timer. Only a poll
+    made after this call counts (a stopped bot's poll may still be parked on the server)."""
+    mark = api.poll_mark
+    bot = BotProcess(args, env)
     try:
-        await api.wait_until_polling(timeout=60)
+        await api.wait_until_polling(timeout=120, after=mark)
     except TimeoutError:
         raise RuntimeError(f"the bot did not start polling:\n{bot.stop()}") from None
+    return bot
+
+
+def kaohe_env(api: FakeBotApi, url: str) -> dict[str, str]:
+    """`kaohe run` against the loopback server and a database."""
+    return {
+        "KAOHE_BOT_TOKEN": "222:KAOHE",
+        "KAOHE_BOT_API_BASE_URL": api.base_url,
+        "KAOHE_BOT_API_FILE_URL": api.file_url,
+        "KAOHE_DATABASE_URL": url,
+        "KAOHE_RATE_LIMIT": "false",  # loopback has no flood limits to respect
+        "KAOHE_GROUP_CHAT_ID": "",
+    }
+
+
+KAOHE_RUN = [sys.executable, "-m", "bot", "run"]
 
 
 async def echo_seconds(api: FakeBotApi, messages: int) -> float:
     """A bare PTB echo bot answering `messages` messages."""
-    bot = BotProcess([sys.executable, "-m", "bench.echo_bot", api.base_url], {})
+    bot = await start_bot(api, [sys.executable, "-m", "bench.echo_bot", api.base_url], {})
     chat = ChatClient(api)
     try:
-        await _polling(api, bot)
         since = chat.mark()
         started = time.perf_counter()
         for i in range(messages):
@@ -78,7 +115,8 @@ async def echo_seconds(api: FakeBotApi, messages: int) -> float:
         bot.stop()
 
 
-def _bureau(tmp: Path) -> str:
+def bureau(tmp: Path) -> str:
+    """A small bureau's database (61 people, the inspector bound); its URL."""
     rows = ["姓名,科室,职务,人员类别,角色,分管科室", "督查甲,办公室,主任,公务员,督查员,"]
     rows += [f"职工{i:03d},科室{i % 6},科员,公务员,干部职工," for i in range(STAFF)]
     (tmp / "roster.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -100,19 +138,10 @@ def _now() -> datetime:
 
 async def kaohe_seconds(api: FakeBotApi, tmp: Path, findings: int) -> float:
     """`kaohe run`: `findings` texts → cards, then `findings` 确认 presses → entries."""
-    url = _bureau(tmp)
-    env = {
-        "KAOHE_BOT_TOKEN": "222:KAOHE",
-        "KAOHE_BOT_API_BASE_URL": api.base_url,
-        "KAOHE_BOT_API_FILE_URL": api.file_url,
-        "KAOHE_DATABASE_URL": url,
-        "KAOHE_RATE_LIMIT": "false",  # loopback has no flood limits to respect
-        "KAOHE_GROUP_CHAT_ID": "",
-    }
-    bot = BotProcess([sys.executable, "-m", "bot", "run"], env)
+    url = bureau(tmp)
+    bot = await start_bot(api, KAOHE_RUN, kaohe_env(api, url))
     chat = ChatClient(api)
     try:
-        await _polling(api, bot)
         since = chat.mark()
         started = time.perf_counter()
         for i in range(findings):
