@@ -75,7 +75,10 @@ async def _burst(ds: Dataset, timeout: float) -> tuple[Result, Result]:
         bot = await start_bot(api, KAOHE_RUN, kaohe_env(api, ds.url))
         chat = ChatClient(api)
         try:
-            await chat.settle(timeout=120)  # the bot answers: started, connected, listening
+            try:
+                await chat.settle(timeout=120)  # the bot answers: started, connected, listening
+            except TimeoutError:
+                raise RuntimeError(f"the bot did not answer a probe:\n{bot.stop()}") from None
             since = chat.mark()
             asked = time.time()
             for uid, _ in people:
@@ -93,6 +96,7 @@ async def _burst(ds: Dataset, timeout: float) -> tuple[Result, Result]:
     burst: Result = {
         "bench": "score_burst",
         "people": ASKERS,
+        "first_seconds": round(seconds[0], 3) if seconds else None,
         "p50_seconds": round(statistics.median(seconds), 3) if seconds else None,
         "p99_seconds": round(seconds[min(len(seconds) - 1, int(0.99 * ASKERS))], 3)
         if seconds

@@ -1,5 +1,6 @@
 """Who is who, in memory: the roster's people in post, their departments, who leads which,
-and their messenger accounts, read once per version of the roster (``scoring.versions``).
+their messenger accounts, and the years locked, read once per version of the roster
+(``scoring.versions``).
 
 The parser's lookups (``DbRoster``) and every account lookup of an incoming event are
 answered from here instead of a query each: at district scale a finding's names, the
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from scoring.models import Department, Person, PersonLeads
+from scoring.models import Department, Person, PersonLeads, YearLock
 from scoring.parser import RosterPerson
 from scoring.versions import ROSTER, Memo
 
@@ -46,8 +47,10 @@ class Directory:
         self,
         members: list[Member],
         departments: dict[str, int],
+        locked_years: frozenset[int] = frozenset(),
     ) -> None:
         self.departments = departments  # every department, by name
+        self.locked_years = locked_years  # finalized: nothing more is recorded for them
         self.members = {m.id: m for m in members}
         self.by_telegram: dict[int, Member] = {}
         self.by_dingtalk: dict[str, Member] = {}
@@ -73,7 +76,7 @@ class Directory:
 
 
 def read_directory(session: Session) -> Directory:
-    """The directory as the session's transaction sees the database (three queries)."""
+    """The directory as the session's transaction sees the database (four queries)."""
     leads: dict[int, set[int]] = {}
     for person_id, department_id in session.exec(
         select(PersonLeads.person_id, PersonLeads.department_id)
@@ -103,7 +106,8 @@ def read_directory(session: Session) -> Directory:
     departments = {
         name: int(i or 0) for i, name in session.exec(select(Department.id, Department.name))
     }
-    return Directory(members, departments)
+    locked = frozenset(session.exec(select(YearLock.year)))
+    return Directory(members, departments, locked)
 
 
 _MEMOS: weakref.WeakKeyDictionary[Engine, Memo[Directory]] = weakref.WeakKeyDictionary()

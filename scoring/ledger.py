@@ -18,8 +18,9 @@ from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from scoring.directory import directory
 from scoring.errors import Conflict, InputError, NotFound, PermissionDenied
-from scoring.models import Audit, Department, Entry, Person, ReviewScore, VetoRecord, YearLock
+from scoring.models import Audit, Department, Entry, Person, ReviewScore, VetoRecord
 from scoring.parser import Finding, RosterPerson, normalize, resolve_person
 from scoring.periods import Period
 from scoring.points import from_cp, to_cp
@@ -68,7 +69,7 @@ def audit(session: Session, *, now: datetime, actor: str, action: str, **detail:
 
 def check_year_open(session: Session, year: int) -> None:
     """Refuse anything dated in a year the leading group has finalized."""
-    if session.get(YearLock, year) is not None:
+    if year in directory(session).locked_years:
         raise Conflict(f"{year}年度考核已定案锁定,不能再记录或更改该年度的分数")
 
 

@@ -7,12 +7,13 @@ is a typed model of its kind (``scoring.cards``), stored and read there only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import cache
+from typing import TypeVar
 
-from sqlalchemy import exists, update
+from sqlalchemy import Executable, exists, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -164,11 +165,9 @@ def mark_event(session: Session, key: str, *, now: datetime) -> bool:
     transaction's first, so the event's work holds the database's write lock from its start
     and reads one consistent state."""
     connection = session.connection()
-    dialect = connection.dialect.name
-    if dialect in _SKIP_DUPLICATE:
-        table = ProcessedEvent.metadata.tables[ProcessedEvent.__tablename__]
-        stmt = _SKIP_DUPLICATE[dialect](table).values(key=key, processed_at=now)
-        added = connection.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+    skip_duplicate = _skip_duplicate(connection.dialect.name)
+    if skip_duplicate is not None:
+        added = connection.execute(skip_duplicate, {"key": key, "processed_at": now})
         return bool(added.rowcount)
     if event_seen(session, key):
         return False
@@ -176,7 +175,12 @@ def mark_event(session: Session, key: str, *, now: datetime) -> bool:
     return True
 
 
-_SKIP_DUPLICATE: dict[str, Callable[..., Any]] = {
-    "sqlite": sqlite_insert,
-    "postgresql": postgresql_insert,
-}
+@cache
+def _skip_duplicate(dialect: str) -> Executable | None:
+    """INSERT … ON CONFLICT DO NOTHING of an event's key, built once per database kind."""
+    table = ProcessedEvent.metadata.tables[ProcessedEvent.__tablename__]
+    if dialect == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=["key"])
+    if dialect == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing(index_elements=["key"])
+    return None

@@ -2,12 +2,12 @@
 
 Two versions live in the database (table ``data_version``): ``ledger``, what standings are
 computed from (entries, vetoes, review marks, year locks, and the roster), and ``roster``,
-who is who (people, departments, who leads which department). Session events give a version
-a new value in the transaction of every flush that adds, changes or deletes a row of a table
-it covers, and of every bulk INSERT/UPDATE/DELETE through a session on such a table: no
-write path can forget, and every process sees the change once the writer commits. (SQL run
-on a bare connection bypasses the session: ``bench/data.py`` fills a fresh file that way,
-before anything reads it.)
+who is who (people, departments, who leads which department) and which years are locked.
+Session events give a version a new value in the transaction of every flush that adds,
+changes or deletes a row of a table it covers, and of every bulk INSERT/UPDATE/DELETE
+through a session on such a table: no write path can forget, and every process sees the
+change once the writer commits. (SQL run on a bare connection bypasses the session:
+``bench/data.py`` fills a fresh file that way, before anything reads it.)
 
 A new value is random, never a count: a database restored from a backup cannot come back
 to a value a process remembers for other data.
@@ -25,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, column, event, insert, select, table, update
+from sqlalchemy import Connection, bindparam, column, event, insert, select, table, update
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 LEDGER, ROSTER = "ledger", "roster"
@@ -34,12 +34,16 @@ COVERED: dict[str, frozenset[str]] = {
     "entry": frozenset({LEDGER}),
     "veto": frozenset({LEDGER}),
     "review_score": frozenset({LEDGER}),
-    "year_lock": frozenset({LEDGER}),
+    "year_lock": frozenset({LEDGER, ROSTER}),
     "person": frozenset({LEDGER, ROSTER}),
     "person_leads": frozenset({LEDGER, ROSTER}),
     "department": frozenset({LEDGER, ROSTER}),
 }
 _VERSIONS = table("data_version", column("name"), column("value"))
+_READ = select(_VERSIONS.c.name, _VERSIONS.c.value)
+_WRITE = (
+    update(_VERSIONS).where(_VERSIONS.c.name == bindparam("which")).values(value=bindparam("stamp"))
+)
 _SEEN = "kaohe.versions"  # session.info: the versions read in this transaction
 _WRITTEN = "kaohe.written"  # session.info: the versions this transaction changed
 
@@ -50,7 +54,7 @@ def versions(session: Session) -> dict[str, int]:
     """Every version as this transaction sees it (read once per transaction)."""
     seen: dict[str, int] | None = session.info.get(_SEEN)
     if seen is None:
-        rows = session.connection().execute(select(_VERSIONS.c.name, _VERSIONS.c.value))
+        rows = session.connection().execute(_READ)
         seen = {str(name): int(value) for name, value in rows}
         session.info[_SEEN] = seen
     return seen
@@ -76,11 +80,9 @@ def _bump(session: Session, connection: Connection, names: Iterable[str]) -> Non
     session.info.setdefault(_WRITTEN, set()).update(names)
     for name in names:
         stamp = secrets.randbits(62)
-        done = connection.execute(
-            update(_VERSIONS).where(_VERSIONS.c.name == name).values(value=stamp)
-        )
-        if done.rowcount == 0:  # a schema made without the migrations (create_all)
-            connection.execute(insert(_VERSIONS).values(name=name, value=stamp))
+        if connection.execute(_WRITE, {"which": name, "stamp": stamp}).rowcount == 0:
+            # a schema made without the migrations (create_all) has no row yet
+            connection.execute(insert(_VERSIONS), {"name": name, "value": stamp})
 
 
 @event.listens_for(Session, "before_flush")

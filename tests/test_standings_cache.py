@@ -15,6 +15,8 @@ from sqlmodel import Session, select
 
 from scoring.db import make_engine, transaction, upgrade
 from scoring.directory import directory
+from scoring.errors import Conflict
+from scoring.ledger import check_year_open
 from scoring.models import Person, YearLock
 from scoring.periods import Period
 from scoring.rules import Rules
@@ -176,3 +178,6 @@ def test_the_directory_follows_the_roster_and_not_the_ledger(
         again = directory(s)
         assert again is not first
         assert "王五" not in again.named and "新同志" in again.named
+    _finalize(cli)
+    with bot.session() as s, pytest.raises(Conflict):
+        check_year_open(s, 2026)
