@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 import scoring.versions  # noqa: F401  (its session events version every write to these tables)
@@ -239,4 +239,4 @@ class DataVersion(SQLModel, table=True):
     __tablename__ = "data_version"
 
     name: str = Field(primary_key=True, max_length=16)
-    value: int = Field(default=0)
+    value: int = Field(default=0, sa_type=BigInteger)  # a random 62-bit stamp

@@ -177,10 +177,14 @@ def mark_event(session: Session, key: str, *, now: datetime) -> bool:
 
 @cache
 def _skip_duplicate(dialect: str) -> Executable | None:
-    """INSERT … ON CONFLICT DO NOTHING of an event's key, built once per database kind."""
+    """INSERT … ON CONFLICT DO NOTHING of an event's key, built once per database kind (its
+    row count kept: 0 when the key was there)."""
     table = ProcessedEvent.metadata.tables[ProcessedEvent.__tablename__]
+    stmt: Executable
     if dialect == "sqlite":
-        return sqlite_insert(table).on_conflict_do_nothing(index_elements=["key"])
-    if dialect == "postgresql":
-        return postgresql_insert(table).on_conflict_do_nothing(index_elements=["key"])
-    return None
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["key"])
+    elif dialect == "postgresql":
+        stmt = postgresql_insert(table).on_conflict_do_nothing(index_elements=["key"])
+    else:
+        return None
+    return stmt.execution_options(preserve_rowcount=True)

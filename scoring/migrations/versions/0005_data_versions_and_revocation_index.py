@@ -24,7 +24,7 @@ def upgrade() -> None:
     counters = op.create_table(
         "data_version",
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("value", sa.Integer(), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
     op.bulk_insert(counters, [{"name": "ledger", "value": 0}, {"name": "roster", "value": 0}])
