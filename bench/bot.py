@@ -27,6 +27,7 @@ from sqlmodel import select
 
 from bench.registry import Context, Result, register
 from fakes.telegram import ChatClient, FakeBotApi
+from fakes.telegram.wire import ApiCall
 from scoring.db import make_engine, transaction, upgrade
 from scoring.ledger import entry_count
 from scoring.models import Person
@@ -115,14 +116,18 @@ def kaohe_env(api: FakeBotApi, url: str) -> dict[str, str]:
 KAOHE_RUN = [sys.executable, "-m", "bot", "run"]
 
 
+async def said(chat: ChatClient, texts: list[str]) -> list[ApiCall]:
+    """The inspector sends every text; the bot's answers, once all have come."""
+    since = chat.mark()
+    for text in texts:
+        chat.send(INSPECTOR, text)
+    return await chat.answers(len(texts), since=since, timeout=600)
+
+
 async def echo_seconds(api: FakeBotApi, messages: int) -> float:
     """The echo bot answering `messages` messages."""
-    chat = ChatClient(api)
-    since = chat.mark()
     started = time.perf_counter()
-    for i in range(messages):
-        chat.send(INSPECTOR, f"消息 {i}")
-    await chat.answers(messages, since=since, timeout=300)
+    await said(ChatClient(api), [f"消息 {i}" for i in range(messages)])
     return time.perf_counter() - started
 
 
@@ -150,11 +155,8 @@ def _now() -> datetime:
 async def flow_seconds(api: FakeBotApi, findings: int) -> float:
     """`findings` texts → cards, then `findings` 确认 presses → the cards edited."""
     chat = ChatClient(api)
-    since = chat.mark()
     started = time.perf_counter()
-    for i in range(findings):
-        chat.send(INSPECTOR, f"职工{i % STAFF:03d} 迟到")
-    answers = await chat.answers(findings, since=since, timeout=600)
+    answers = await said(chat, [f"职工{i % STAFF:03d} 迟到" for i in range(findings)])
     cards = [c for c in answers if c.params.get("reply_markup")]
     since = chat.mark()
     for card in cards:
