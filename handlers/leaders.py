@@ -25,12 +25,12 @@ async def on_standings(update: Update, context: Context) -> None:
 async def on_page_button(update: Update, context: Context) -> None:
     """Another page of a /dept or /standings table: the pressed message turns to it."""
     raw = update.callback_query.data if update.callback_query else None
-    for action, fn in ((leaders.DEPT_PAGE, leaders.dept_page),
-                       (leaders.STANDINGS_PAGE, leaders.standings_page)):  # fmt: skip
-        if args := args_of(raw, action):
-            period, page = args
-            await act_answered(update, context, fn, period, int(page))
-            return
+    dept = bool(args_of(raw, leaders.DEPT_PAGE))
+    turn = leaders.dept_page if dept else leaders.standings_page
+    # a press without data (PTB gives it to the first button handler): the period is wrong
+    period, page = (args_of(raw, leaders.DEPT_PAGE if dept else leaders.STANDINGS_PAGE)
+                    or ["", "1"])[:2]  # fmt: skip
+    await act_answered(update, context, turn, period, int(page))
 
 
 async def on_veto(update: Update, context: Context) -> None:

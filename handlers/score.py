@@ -16,18 +16,23 @@ async def on_score(update: Update, context: Context) -> None:
     await act(update, context, people.score)
 
 
+def _ints(update: Update, verb: str) -> list[int]:
+    """The press's numbers; zeros for a press without data (PTB gives such a press to the
+    first button handler: the verb then says the year is wrong)."""
+    raw = update.callback_query.data if update.callback_query else None
+    return [int(a) for a in args_of(raw, verb)] or [0, 0]
+
+
 async def on_all_entries_button(update: Update, context: Context) -> None:
     """全部明细: the first page of the year's entries, as a new message."""
-    raw = update.callback_query.data if update.callback_query else None
-    (year,) = args_of(raw, people.SCORE_ALL)
-    await act_answered(update, context, people.score_entries, int(year), 1, turn=False)
+    year = _ints(update, people.SCORE_ALL)[0]
+    await act_answered(update, context, people.score_entries, year, 1, turn=False)
 
 
 async def on_page_button(update: Update, context: Context) -> None:
     """Another page of the entries: the pressed message turns to it."""
-    raw = update.callback_query.data if update.callback_query else None
-    year, page = args_of(raw, people.SCORE_PAGE)
-    await act_answered(update, context, people.score_entries, int(year), int(page))
+    year, page = _ints(update, people.SCORE_PAGE)[:2]
+    await act_answered(update, context, people.score_entries, year, page)
 
 
 def build() -> list[BaseHandler]:
