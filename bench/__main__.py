@@ -11,9 +11,12 @@ import json
 import sys
 from pathlib import Path
 
-import bench.bot  # registers the "bot" group
-import bench.core  # registers the "core" group
-import bench.dingtalk  # noqa: F401  (registers the "dingtalk" group)
+# each module registers its group(s); they run in this order
+import bench.bot
+import bench.chat
+import bench.cli
+import bench.core
+import bench.dingtalk  # noqa: F401
 from bench.check import check_standings
 from bench.data import Spec
 from bench.registry import BENCHES, Context

@@ -15,7 +15,8 @@ from urllib.parse import unquote
 
 from sqlmodel import select
 
-from bench.bot import STAFF, BotProcess, _bureau, record_confirm
+from bench.bot import STAFF, BotProcess, record_confirm
+from bench.bot import bureau as _bureau
 from bench.registry import Context, Result, register
 from fakes.dingtalk import FakeDingTalk
 from scoring.db import make_engine, transaction

@@ -49,7 +49,7 @@ class Services:
         engine = make_engine(settings.database_url)
         usecases = UseCases(engine, rules)
         outbox = Outbox()
-        planning = Planning(rules, settings.tz, settings.rules_file or "")
+        planning = Planning(rules, settings.tz, settings.rules_file or "", usecases.standings)
         return cls(
             settings, rules, engine, Service(engine, rules), Views(), usecases, outbox,
             Scheduler(usecases, outbox, planning),
@@ -73,8 +73,9 @@ class Services:
         """A half-year bulletin as it would be posted (text, chart, Excel); nothing is sent."""
         with self.core.session() as s:
             return bulletins.render_bulletin(
-                s, self.rules, period, font=bulletins.find_cjk_font(), tz=self.settings.tz
-            )
+                s, self.rules, period, font=bulletins.find_cjk_font(), tz=self.settings.tz,
+                standings_of=self.usecases.standings,
+            )  # fmt: skip
 
     async def bulletin_files(self, out_dir: Path, period: Period | str = "2026H1") -> BulletinFiles:
         """Render a half-year bulletin into out_dir as it would be posted; nothing is sent."""

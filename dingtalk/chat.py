@@ -182,6 +182,13 @@ class DingTalkChat:
         elif verb in (review.SCORES_SEND, review.SCORES_DROP):
             fn = review.send_scores if verb == review.SCORES_SEND else review.drop_scores
             await self.run(m, fn, args[0], int(args[1]))
+        elif verb == people.SCORE_ALL and n:
+            await self.run(m, people.score_entries, n[0], 1, turn=False)
+        elif verb == people.SCORE_PAGE and len(n) == 2:
+            await self.run(m, people.score_entries, n[0], n[1])
+        elif verb in (leaders.DEPT_PAGE, leaders.STANDINGS_PAGE) and len(args) == 2:
+            fn = leaders.dept_page if verb == leaders.DEPT_PAGE else leaders.standings_page
+            await self.run(m, fn, args[0], int(args[1]) if args[1].isdecimal() else 1)
         elif verb == claims.APPROVE:
             await self.run(m, claims.approve, n[0])
         elif verb == claims.REJECT:

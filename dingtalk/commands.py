@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from usecases import appeals, calendar, claims, findings, review
+from usecases import appeals, calendar, claims, findings, leaders, people, review
 from usecases.messages import Action
 
 WORD: dict[str, str] = {
@@ -37,6 +37,10 @@ WORD: dict[str, str] = {
     review.VOTE_COUNT: "按已投计分",
     review.SCORES_SEND: "确认提交评分",
     review.SCORES_DROP: "放弃评分",
+    people.SCORE_ALL: "全部明细",
+    people.SCORE_PAGE: "明细翻页",
+    leaders.DEPT_PAGE: "科室排名翻页",
+    leaders.STANDINGS_PAGE: "排名翻页",
 }
 VERB = {word: verb for verb, word in WORD.items()}
 SEND = "dtmd://dingtalkclient/sendMessage?content="
@@ -58,7 +62,8 @@ def parse(text: str) -> tuple[str, list[str]] | None:
     if not words or words[0] not in VERB:
         return None
     verb, args = VERB[words[0]], words[1:]
-    textual = (claims.PICK_KIND, claims.PICK_LEVEL, calendar.NOTICE_APPEAL)
+    textual = (claims.PICK_KIND, claims.PICK_LEVEL, calendar.NOTICE_APPEAL,
+               leaders.DEPT_PAGE, leaders.STANDINGS_PAGE)  # fmt: skip
     if verb in (review.SCORES_SEND, review.SCORES_DROP):  # (leader|group, year)
         if len(args) != 2 or args[0] not in review.KINDS or not args[1].isdecimal():
             return None

@@ -6,7 +6,7 @@ Buttons already sitting in people's chats keep working, so the data stays as it 
 
 from __future__ import annotations
 
-from usecases import appeals, calendar, claims, findings, review
+from usecases import appeals, calendar, claims, findings, leaders, people, review
 from usecases.messages import Action
 
 PREFIX: dict[str, str] = {
@@ -33,6 +33,10 @@ PREFIX: dict[str, str] = {
     review.VOTE_COUNT: "vc",
     review.SCORES_SEND: "sc:ok",
     review.SCORES_DROP: "sc:no",
+    people.SCORE_ALL: "sa",
+    people.SCORE_PAGE: "sp",
+    leaders.DEPT_PAGE: "dp",
+    leaders.STANDINGS_PAGE: "stp",
 }
 
 

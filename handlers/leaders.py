@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from handlers.common import Context, act
+from handlers.callbacks import args_of, pattern
+from handlers.common import Context, act, act_answered
 from usecases import leaders
+
+PAGED = r":\d{4}(H[12]|Q[1-4])?:\d+"  # a period's label and a page
 
 
 async def on_dept(update: Update, context: Context) -> None:
@@ -17,6 +20,17 @@ async def on_dept(update: Update, context: Context) -> None:
 async def on_standings(update: Update, context: Context) -> None:
     """Everyone's standing for a period (default: this year)."""
     await act(update, context, leaders.standings, list(context.args or []))
+
+
+async def on_page_button(update: Update, context: Context) -> None:
+    """Another page of a /dept or /standings table: the pressed message turns to it."""
+    raw = update.callback_query.data if update.callback_query else None
+    dept = bool(args_of(raw, leaders.DEPT_PAGE))
+    turn = leaders.dept_page if dept else leaders.standings_page
+    # a press without data (PTB gives it to the first button handler): the period is wrong
+    period, page = (args_of(raw, leaders.DEPT_PAGE if dept else leaders.STANDINGS_PAGE)
+                    or ["", "1"])[:2]  # fmt: skip
+    await act_answered(update, context, turn, period, int(page))
 
 
 async def on_veto(update: Update, context: Context) -> None:
@@ -36,4 +50,6 @@ def build() -> list[BaseHandler]:
         CommandHandler("standings", on_standings),
         CommandHandler("veto", on_veto),
         CommandHandler("revoke", on_revoke),
+        CallbackQueryHandler(on_page_button, pattern=pattern(leaders.DEPT_PAGE, PAGED)),
+        CallbackQueryHandler(on_page_button, pattern=pattern(leaders.STANDINGS_PAGE, PAGED)),
     ]

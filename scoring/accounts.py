@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from scoring.directory import Member, directory
 from scoring.errors import Conflict, InputError, NotFound
 from scoring.ledger import audit
 from scoring.models import Department, Invite, Person, PersonLeads
@@ -94,25 +95,40 @@ def _is_bound() -> Any:
     return or_(col(Person.telegram_user_id).is_not(None), col(Person.dingtalk_user_id).is_not(None))
 
 
+def _member_account(member: Member) -> Account:
+    return Account(
+        person_id=member.id,
+        name=member.name,
+        department=member.department,
+        department_id=member.department_id,
+        roles=member.roles,
+        telegram_user_id=member.telegram_user_id,
+        leads=member.leads,
+        dingtalk_user_id=member.dingtalk_user_id,
+    )
+
+
 def account_for(session: Session, messenger: str, user_id: str | int) -> Account | None:
-    """The active person bound to this messenger account, or None."""
+    """The active person bound to this messenger account, or None (from the directory)."""
     value = _user_value(messenger, user_id)
     if value is None:
         return None
-    person = session.exec(
-        select(Person).where(_user_column(messenger) == value, col(Person.active).is_(True))
-    ).first()
-    return _account(session, person) if person else None
+    found = directory(session)
+    if messenger == TELEGRAM:
+        member = found.by_telegram.get(int(value))
+    elif messenger == DINGTALK:
+        member = found.by_dingtalk.get(str(value))
+    else:
+        raise ValueError(f"unknown messenger {messenger!r}")
+    return _member_account(member) if member else None
 
 
 def account_of_person(session: Session, person_id: int) -> Account | None:
     """The account of a roster person, if they have bound a messenger."""
-    person = session.get(Person, person_id)
-    if person is None or not person.active:
+    member = directory(session).members.get(person_id)
+    if member is None or (member.telegram_user_id is None and member.dingtalk_user_id is None):
         return None
-    if person.telegram_user_id is None and person.dingtalk_user_id is None:
-        return None
-    return _account(session, person)
+    return _member_account(member)
 
 
 def create_invite(
@@ -213,17 +229,16 @@ def bound_accounts(session: Session, *roles: str) -> list[Account]:
 
 
 def addresses_of(session: Session, person_ids: list[int]) -> dict[int, tuple[tuple[str, str], ...]]:
-    """Each active person's bound messenger accounts, as (messenger, user id), in one query."""
-    rows = session.exec(
-        select(Person.id, Person.telegram_user_id, Person.dingtalk_user_id).where(
-            col(Person.id).in_(person_ids), col(Person.active).is_(True)
-        )
-    ).all()
+    """Each active person's bound messenger accounts, as (messenger, user id)."""
+    members = directory(session).members
     out: dict[int, tuple[tuple[str, str], ...]] = {}
-    for pid, tg, dt in rows:
-        assert pid is not None
+    for pid in person_ids:
+        member = members.get(pid)
+        if member is None:
+            continue
+        tg = member.telegram_user_id
         pairs = [(TELEGRAM, str(tg))] if tg is not None else []
-        if dt is not None:
-            pairs.append((DINGTALK, dt))
+        if member.dingtalk_user_id is not None:
+            pairs.append((DINGTALK, member.dingtalk_user_id))
         out[pid] = tuple(pairs)
     return out

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -15,6 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
+
+if TYPE_CHECKING:  # alembic is imported by the few commands that migrate
+    from alembic.config import Config
 
 DATABASE_ENV = "KAOHE_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///data/kaohe.db"
@@ -90,6 +93,8 @@ def make_engine(url: str | None = None) -> Engine:
 
 def alembic_config(engine: Engine) -> Config:
     """Alembic's configuration for our bundled migrations, bound to this engine."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", MIGRATIONS)
     cfg.attributes["engine"] = engine

@@ -89,6 +89,8 @@ def write_export(
     tz: tzinfo = SHANGHAI,
 ) -> Path:
     """Write the workbook and return its path."""
+    # openpyxl (and numpy with it) only for the commands that write a workbook
+
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -11,12 +11,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from scoring.directory import directory
 from scoring.errors import Conflict, InputError, NotFound, PermissionDenied
-from scoring.models import Audit, Department, Entry, Person, VetoRecord, YearLock
+from scoring.models import Audit, Department, Entry, Person, VetoRecord
 from scoring.parser import Finding, RosterPerson, normalize, resolve_person
 from scoring.periods import Period
 from scoring.points import from_cp, to_cp
@@ -65,7 +68,7 @@ def audit(session: Session, *, now: datetime, actor: str, action: str, **detail:
 
 def check_year_open(session: Session, year: int) -> None:
     """Refuse anything dated in a year the leading group has finalized."""
-    if session.get(YearLock, year) is not None:
+    if year in directory(session).locked_years:
         raise Conflict(f"{year}年度考核已定案锁定,不能再记录或更改该年度的分数")
 
 
@@ -340,6 +343,39 @@ def revoke_veto(
     return revocation
 
 
+def _entry_view(
+    rules: Rules, e: Entry, name: str, dept: str, rev: tuple[int, str] | None
+) -> EntryView:
+    assert e.id is not None
+    if e.kind == "bonus":
+        item_name = f"{rules.bonus_kind(e.bonus_kind).name}({e.bonus_level}):{e.finding}"
+    else:
+        item_name = rules.item_name(e.item_code)
+    return EntryView(
+        id=e.id,
+        kind=e.kind,
+        person_id=e.person_id,
+        name=name,
+        department=dept,
+        category=e.category,
+        item_code=e.item_code,
+        item_name=item_name,
+        count=e.count,
+        points=from_cp(e.points_cp),
+        fact_date=e.fact_date,
+        role=e.role,
+        batch=e.batch,
+        recorded_by=e.recorded_by,
+        recorded_at=e.recorded_at,
+        source=e.source,
+        evidence=e.evidence,
+        note=e.note,
+        evidence_file=e.evidence_file,
+        revoked_by=rev[0] if rev else None,
+        revoke_reason=rev[1] if rev else "",
+    )
+
+
 def entry_views(
     session: Session, rules: Rules, period: Period, *, person_id: int | None = None
 ) -> list[EntryView]:
@@ -347,7 +383,7 @@ def entry_views(
     revocation = select(Entry.revokes_id, Entry.id, Entry.reason).where(
         col(Entry.revokes_id).is_not(None)
     )
-    revoked = {rid: (rev_id, reason) for rid, rev_id, reason in session.exec(revocation).all()}
+    revoked = {rid: (int(rev_id or 0), reason) for rid, rev_id, reason in session.exec(revocation)}
     query = (
         select(Entry, Person.name, Department.name)
         .join(Person, col(Person.id) == col(Entry.person_id))
@@ -361,40 +397,63 @@ def entry_views(
     )
     if person_id is not None:
         query = query.where(Entry.person_id == person_id)
-    out: list[EntryView] = []
-    for e, name, dept in session.exec(query).all():
-        assert e.id is not None
-        if e.kind == "bonus":
-            item_name = f"{rules.bonus_kind(e.bonus_kind).name}({e.bonus_level}):{e.finding}"
-        else:
-            item_name = rules.item_name(e.item_code)
-        rev = revoked.get(e.id)
-        out.append(
-            EntryView(
-                id=e.id,
-                kind=e.kind,
-                person_id=e.person_id,
-                name=name,
-                department=dept,
-                category=e.category,
-                item_code=e.item_code,
-                item_name=item_name,
-                count=e.count,
-                points=from_cp(e.points_cp),
-                fact_date=e.fact_date,
-                role=e.role,
-                batch=e.batch,
-                recorded_by=e.recorded_by,
-                recorded_at=e.recorded_at,
-                source=e.source,
-                evidence=e.evidence,
-                note=e.note,
-                evidence_file=e.evidence_file,
-                revoked_by=rev[0] if rev else None,
-                revoke_reason=rev[1] if rev else "",
-            )
-        )
-    return out
+    return [
+        _entry_view(rules, e, name, dept, revoked.get(e.id or 0))
+        for e, name, dept in session.exec(query).all()
+    ]
+
+
+def person_entry_count(session: Session, period: Period, person_id: int) -> int:
+    """How many deductions and bonuses (revoked ones included) a person has in the period."""
+    count, _ = _person_queries()
+    return int(session.exec(count, params=_person_params(period, person_id)).one())
+
+
+def person_entries(
+    session: Session, rules: Rules, period: Period, person_id: int, *, offset: int, limit: int
+) -> list[EntryView]:
+    """A slice of one person's entries in the period (as ``entry_views`` orders and marks
+    them), read through the person's index and the revocations' index only."""
+    _, page = _person_queries()
+    params = {**_person_params(period, person_id), "offset": offset, "limit": limit}
+    return [
+        _entry_view(rules, e, name, dept, None if rev_id is None else (int(rev_id), reason))
+        for e, name, dept, rev_id, reason in session.exec(page, params=params).all()
+    ]
+
+
+def _person_params(period: Period, person_id: int) -> dict[str, object]:
+    return {"person_id": person_id, "start": period.start, "end": period.end}
+
+
+@cache
+def _person_queries():  # type: ignore[no-untyped-def]
+    """(count, page) of a person's entries in a period, built once: /score asks them often."""
+    mine = (
+        col(Entry.person_id) == bindparam("person_id"),
+        col(Entry.kind).in_(["deduction", "bonus"]),
+        col(Entry.fact_date) >= bindparam("start"),
+        col(Entry.fact_date) < bindparam("end"),
+    )
+    count = select(func.count()).select_from(Entry).where(*mine)
+    # the page's ids from the person's index alone; then only those rows are read and joined
+    ids = (
+        select(Entry.id)
+        .where(*mine)
+        .order_by(col(Entry.fact_date), col(Entry.id))
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    revocation = aliased(Entry)
+    page = (
+        select(Entry, Person.name, Department.name, revocation.id, revocation.reason)
+        .join(Person, col(Person.id) == col(Entry.person_id))
+        .join(Department, col(Department.id) == col(Person.department_id))
+        .outerjoin(revocation, col(revocation.revokes_id) == col(Entry.id))
+        .where(col(Entry.id).in_(ids.scalar_subquery()))
+        .order_by(col(Entry.fact_date), col(Entry.id))
+    )
+    return count, page
 
 
 def entry_count(session: Session) -> int:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+import scoring.versions  # noqa: F401  (its session events version every write to these tables)
 
 
 class Department(SQLModel, table=True):
@@ -54,7 +56,15 @@ class Entry(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_entry_period", "kind", "fact_date", "person_id", "category", "points_cp"),
-        Index("ix_entry_person", "person_id", "fact_date"),
+        # a person's own lines in order, counted and paged from the index alone
+        Index("ix_entry_person_kind", "person_id", "fact_date", "id", "kind"),
+        # the few revoking entries, found without reading the whole ledger
+        Index(
+            "ix_entry_revocation",
+            "revokes_id",
+            sqlite_where=text("revokes_id IS NOT NULL"),
+            postgresql_where=text("revokes_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -302,3 +312,17 @@ class VoteTally(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     level: int = Field(primary_key=True)
     count: int = Field(default=0)
+
+
+class DataVersion(SQLModel, table=True):
+    """The version of the ledger or of the roster (``scoring.versions``).
+
+    What a process keeps in memory (standings, the parser's index of the roster, accounts)
+    is valid for one value; every write to the tables a version covers gives it a new value
+    in the writer's own transaction, so every process sees the change when it commits.
+    """
+
+    __tablename__ = "data_version"
+
+    name: str = Field(primary_key=True, max_length=16)
+    value: int = Field(default=0, sa_type=BigInteger)  # a random 62-bit stamp

@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from pypinyin import lazy_pinyin
-from rapidfuzz import fuzz, process
-
 from scoring.errors import AmbiguousPerson, ParseError, Suggestion, UnknownItem, UnknownPerson
 from scoring.numerals import NUMERAL_CHARS, lookalike_digit, parse_count
 from scoring.rules import Item, Rules
@@ -207,6 +204,8 @@ def _read_item(token: str, rules: Rules) -> tuple[Item, int | None, str | None]:
 
 def suggest_items(word: str, rules: Rules, limit: int = 3) -> list[Suggestion]:
     """The items closest to what was typed."""
+    from rapidfuzz import fuzz, process  # only when something was mistyped
+
     found = process.extract(word, list(rules.words), scorer=fuzz.WRatio, limit=limit * 4)
     out: list[Suggestion] = []
     seen: set[str] = set()
@@ -269,6 +268,9 @@ def resolve_person(spec: str, roster: Roster) -> RosterPerson:
 
 def suggest_people(spec: str, roster: Roster, limit: int = 3) -> list[Suggestion]:
     """The roster names closest to what was typed, by characters and by pinyin."""
+    from pypinyin import lazy_pinyin  # 50 MB of dictionaries: loaded at the first misspelling
+    from rapidfuzz import fuzz
+
     labels = roster.all_labels()
     if not labels:
         return []

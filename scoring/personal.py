@@ -10,11 +10,11 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from scoring.errors import InputError, NotFound
-from scoring.ledger import EntryView, audit, entry_views
+from scoring.ledger import EntryView, audit, person_entries, person_entry_count
 from scoring.models import StudySubmission
 from scoring.periods import Period
 from scoring.rules import Rules
-from scoring.standings import Standing, compute_standings
+from scoring.standings import Standing, StandingsOf, compute_standings, standing_of
 
 ZERO = Decimal(0)
 
@@ -36,11 +36,12 @@ class StudyTally:
 
 @dataclass(frozen=True)
 class ScoreReport:
-    """What /score shows: one's own standing, entries, and what they mean."""
+    """What /score shows: one's own standing, the latest entries, and what they mean."""
 
     period: Period
     standing: Standing
-    entries: list[EntryView]
+    entries: list[EntryView]  # the latest, oldest first
+    entry_count: int  # all of the period's
     headcount: int
     excellent_line: Decimal
     gap_to_excellent: Decimal
@@ -68,18 +69,31 @@ def study_tally(session: Session, rules: Rules, person_id: int, year: int) -> St
     )
 
 
-def score_report(session: Session, rules: Rules, person_id: int, period: Period) -> ScoreReport:
-    """The person's standing among everyone, without anyone else's name or score."""
-    everyone = compute_standings(session, rules, period)
-    mine = next((s for s in everyone if s.person_id == person_id), None)
+def score_report(
+    session: Session,
+    rules: Rules,
+    person_id: int,
+    period: Period,
+    *,
+    latest: int | None = None,
+    standings: StandingsOf = compute_standings,
+) -> ScoreReport:
+    """The person's standing among everyone, without anyone else's name or score, with
+    their ``latest`` entries (None: all of them)."""
+    mine, headcount = standing_of(standings, session, rules, period, person_id)
     if mine is None:
         raise NotFound("花名册中找不到您的考核记录,请联系办公室")
     line = rules.grades.bands[0].min_total
+    count = person_entry_count(session, period, person_id)
+    shown = count if latest is None else min(latest, count)
     return ScoreReport(
         period=period,
         standing=mine,
-        entries=entry_views(session, rules, period, person_id=person_id),
-        headcount=len(everyone),
+        entries=person_entries(
+            session, rules, period, person_id, offset=count - shown, limit=shown
+        ),
+        entry_count=count,
+        headcount=headcount,
         excellent_line=line,
         gap_to_excellent=max(line - mine.total, ZERO),
         bonus_room=max(rules.bonus.cap - mine.bonus_raw, ZERO),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session, SQLModel, col, select
 
+from scoring.directory import Directory, directory
 from scoring.errors import InputError
 from scoring.models import Audit, Department, Person, PersonLeads
 from scoring.parser import RosterPerson, hidden_character, name_problem
@@ -47,63 +48,36 @@ LIMITS = {
 
 
 class DbRoster:
-    """The parser's Roster, answered by targeted queries on the database."""
+    """The parser's Roster over the database, answered from the in-memory directory of the
+    roster (``scoring.directory``: read once per version of the roster)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    @cached_property
+    def _dir(self) -> Directory:
+        return directory(self.session)
+
     def people_named(self, name: str) -> list[RosterPerson]:
         """Active people with exactly this name."""
-        rows = self.session.exec(
-            select(Person.id, Person.name, Department.name)
-            .join(Department, col(Department.id) == col(Person.department_id))
-            .where(Person.name == name, col(Person.active).is_(True))
-            .order_by(Department.name)
-        ).all()
-        return [RosterPerson(int(i or 0), n, d) for i, n, d in rows]
+        return list(self._dir.named.get(name, ()))
 
     def department_named(self, name: str) -> str | None:
         """The department with exactly this name, or None."""
-        return self.session.exec(select(Department.name).where(Department.name == name)).first()
+        return name if name in self._dir.departments else None
 
     def department_bearers(self, department: str) -> list[tuple[RosterPerson, str]]:
         """Members (科室共同承担) and leaders in charge (分管领导) of a department."""
-        members = self.session.exec(
-            select(Person.id, Person.name, Department.name)
-            .join(Department, col(Department.id) == col(Person.department_id))
-            .where(Department.name == department, col(Person.active).is_(True))
-            .order_by(col(Person.id))
-        ).all()
-        leaders = self.session.exec(
-            select(Person.id, Person.name, Department.name)
-            .join(PersonLeads, col(PersonLeads.person_id) == col(Person.id))
-            .join(Department, col(Department.id) == col(Person.department_id))
-            .where(
-                col(PersonLeads.department_id).in_(
-                    select(Department.id).where(Department.name == department)
-                ),
-                col(Person.active).is_(True),
-            )
-            .order_by(col(Person.id))
-        ).all()
-        out = [(RosterPerson(int(i or 0), n, d), MEMBER_ROLE) for i, n, d in members]
-        out += [(RosterPerson(int(i or 0), n, d), LEADER_ROLE) for i, n, d in leaders]
-        return out
-
-    @cached_property
-    def _labels(self) -> list[tuple[str, str]]:
-        rows = self.session.exec(
-            select(Person.name, Department.name)
-            .join(Department, col(Department.id) == col(Person.department_id))
-            .where(col(Person.active).is_(True))
-        ).all()
-        out = [(n, f"{n}({d})") for n, d in rows]
-        out += [(d, d) for d in self.session.exec(select(Department.name)).all()]
+        dept = self._dir.departments.get(department)
+        if dept is None:
+            return []
+        out = [(p, MEMBER_ROLE) for p in self._dir.staff.get(dept, ())]
+        out += [(p, LEADER_ROLE) for p in self._dir.leaders.get(dept, ())]
         return out
 
     def all_labels(self) -> list[tuple[str, str]]:
         """Every (name, label) and (department, label), for suggestions."""
-        return self._labels
+        return self._dir.labels
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from scoring.models import Department, Entry, Person, ReviewScore, VetoRecord
 from scoring.periods import Period
 from scoring.points import from_cp
 from scoring.rules import Rules
+from scoring.versions import LEDGER, Memo
 
 
 @dataclass(frozen=True)
@@ -164,3 +166,60 @@ def compute_standings(session: Session, rules: Rules, period: Period) -> list[St
         standing.bonus_payout = g.payout if period.annual else Decimal(1)
         standing.tie_flag = g.tie_flag if period.annual else False
     return standings
+
+
+StandingsOf = Callable[[Session, Rules, Period], list[Standing]]
+
+
+class StandingsCache:
+    """``compute_standings`` computed once per change of the ledger, not once per question.
+
+    The last standings of each period are kept for one version of the ledger (see
+    ``scoring.versions``: every write bumps it, in every process) and recomputed on demand
+    after a change; what it returns is exactly what ``compute_standings`` would. The rows
+    are shared between callers: read them, never change them.
+    """
+
+    def __init__(self, periods: int = 8) -> None:
+        self._memo: Memo[_Kept] = Memo(LEDGER, periods)
+        self._rules: dict[int, Rules] = {}  # held, so that no other rules can take their id
+
+    def _kept(self, session: Session, rules: Rules, period: Period) -> _Kept:
+        self._rules.setdefault(id(rules), rules)
+        return self._memo.get(
+            session,
+            (period.label, id(rules)),
+            lambda: _Kept.of(compute_standings(session, rules, period)),
+        )
+
+    def __call__(self, session: Session, rules: Rules, period: Period) -> list[Standing]:
+        """Every assessed person's standing in the period, best first (as compute_standings)."""
+        return list(self._kept(session, rules, period).rows)
+
+    def standing(
+        self, session: Session, rules: Rules, period: Period, person_id: int
+    ) -> tuple[Standing | None, int]:
+        """One person's standing (None: not assessed) and how many are assessed."""
+        kept = self._kept(session, rules, period)
+        return kept.by_person.get(person_id), len(kept.rows)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    rows: tuple[Standing, ...]
+    by_person: dict[int, Standing]
+
+    @classmethod
+    def of(cls, rows: list[Standing]) -> _Kept:
+        return cls(tuple(rows), {s.person_id: s for s in rows})
+
+
+def standing_of(
+    standings: StandingsOf, session: Session, rules: Rules, period: Period, person_id: int
+) -> tuple[Standing | None, int]:
+    """One person's standing (None: not assessed) and how many are assessed, looked up in
+    the cache's index when ``standings`` is a ``StandingsCache``."""
+    if isinstance(standings, StandingsCache):
+        return standings.standing(session, rules, period, person_id)
+    rows = standings(session, rules, period)
+    return next((s for s in rows if s.person_id == person_id), None), len(rows)

@@ -6,8 +6,6 @@ import csv
 from io import BytesIO
 from pathlib import Path
 
-from openpyxl import load_workbook
-
 from scoring.errors import InputError
 
 
@@ -37,6 +35,8 @@ def read_grid(data: bytes, name: str) -> list[list[str]]:
     if suffix == ".csv":
         grid = [list(r) for r in csv.reader(_decode(data, name).splitlines())]
     elif suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook  # only for the commands that read a workbook
+
         try:
             wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file

@@ -40,6 +40,7 @@ class Views:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # each template is compiled once, never checked on disk again
         )
         self.env.filters["pts"] = _pts
         self.env.filters["day"] = _day

@@ -267,6 +267,20 @@ async def test_second_poller_gets_conflict(api: FakeBotApi) -> None:
             await first
 
 
+async def test_a_stopped_bots_parked_poll_does_not_answer_for_the_next_bot(api: FakeBotApi) -> None:
+    async with build_app(api) as app, Bot("123:ABC", base_url=api.base_url) as next_bot:
+        old = asyncio.create_task(app.bot.get_updates(timeout=5))
+        await api.wait_until_polling()
+        mark = api.poll_mark  # the old bot is gone from here on; its poll stays parked
+        assert api.polling and not api.updates.polling_after(mark)
+        new = asyncio.create_task(next_bot.get_updates(timeout=5))
+        await api.wait_until_polling(after=mark)
+        with pytest.raises(Conflict):
+            await old
+        api.inject_message(USER, "hi")
+        assert [u.message.text for u in await new if u.message] == ["hi"]
+
+
 async def test_webhook_blocks_polling(api: FakeBotApi) -> None:
     async with build_app(api) as app:
         await app.bot.set_webhook("https://example.invalid/hook")

@@ -140,3 +140,44 @@ def test_a_secret_vote_counts_the_same_on_postgres(
         for table in ("vote_roll", "vote_tally"):
             writers = s.execute(text(f"SELECT DISTINCT xmin::text FROM {table}")).all()
             assert len(writers) == 1, table
+
+
+def test_the_bot_on_postgres_handles_an_event_once_serves_exact_standings_and_pages(
+    pg_engine: Engine, rules: Rules, tmp_path: Path
+) -> None:
+    from sqlmodel import Session, select
+
+    from scoring.ledger import person_entries
+    from scoring.models import Entry, Person
+    from scoring.standings import StandingsCache, compute_standings
+    from usecases import findings
+    from usecases.core import Event, UseCases
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    upgrade(pg_engine)
+    cli = Service(pg_engine, rules)
+    cli.import_roster(roster, now=NOW, actor="t")
+    with Session(pg_engine) as s:
+        inspector = s.exec(select(Person).where(Person.name == "李四")).one()
+        inspector.telegram_user_id = 1002
+        s.add(inspector)
+        s.commit()
+    bot = UseCases(pg_engine, rules)
+    card = bot.call(Event("tg", "1002", "tg:1", NOW), findings.record_finding, "赵六 迟到")
+    card_id = int(card.out[0].say.actions[0][0].args[0])
+    assert not bot.call(
+        Event("tg", "1002", "tg:2", NOW), findings.confirm_finding, card_id
+    ).duplicate
+    assert bot.call(Event("tg", "1002", "tg:2", NOW), findings.confirm_finding, card_id).duplicate
+    year, cache = Period.parse("2026"), StandingsCache()
+    with Session(pg_engine) as s:
+        cache(s, rules, year)
+    for day in (3, 4, 5):
+        cli.record_finding("赵六 早退", fact_date=date(2026, 3, day), by="督查", now=NOW)
+    with Session(pg_engine) as s:
+        assert cache(s, rules, year) == compute_standings(s, rules, year)
+        zhao = s.exec(select(Entry.person_id).where(Entry.kind == "deduction")).first()
+        assert zhao is not None
+        page = person_entries(s, rules, year, zhao, offset=1, limit=2)
+        assert [(e.fact_date.month, e.fact_date.day) for e in page] == [(3, 4), (3, 5)]

@@ -28,7 +28,7 @@ from scoring.export import SHANGHAI, write_export
 from scoring.periods import Period
 from scoring.points import fmt
 from scoring.rules import Rules
-from scoring.standings import Standing, compute_standings
+from scoring.standings import Standing, StandingsOf, compute_standings
 from usecases.messages import Action, Attachment, Say, say
 
 if TYPE_CHECKING:
@@ -270,9 +270,10 @@ def render_bulletin(
     *,
     font: Path | None,
     tz: tzinfo = SHANGHAI,
+    standings_of: StandingsOf = compute_standings,
 ) -> RenderedBulletin:
     """The standings of a period as the group reads them: text, chart and Excel."""
-    standings = compute_standings(session, rules, period)
+    standings = standings_of(session, rules, period)
     entries = ledger.entry_views(session, rules, period)
     title = f"{rules.unit.name} {period_title(period)}考核测算"
     png = None

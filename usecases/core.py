@@ -22,7 +22,9 @@ from sqlmodel import Session
 from scoring.accounts import Account, account_for, addresses_of
 from scoring.db import transaction
 from scoring.pending import mark_event
+from scoring.periods import Period
 from scoring.rules import Rules
+from scoring.standings import Standing, StandingsCache, StandingsOf, compute_standings
 from usecases.messages import Person, Result, say
 from usecases.permissions import PERMISSIONS
 
@@ -52,6 +54,12 @@ class Ctx:
     rules: Rules
     event: Event
     account: Account | None
+    standings_of: StandingsOf = compute_standings
+
+    def standings(self, period: Period) -> list[Standing]:
+        """Everyone's standing in the period (from memory while the ledger is unchanged);
+        the rows are shared: read them, never change them."""
+        return self.standings_of(self.session, self.rules, period)
 
     @property
     def now(self) -> datetime:
@@ -105,6 +113,8 @@ class UseCases:
     def __init__(self, engine: Engine, rules: Rules) -> None:
         self.engine = engine
         self.rules = rules
+        # standings computed once per version of the ledger, for every verb and duty
+        self.standings = StandingsCache()
 
     def session(self) -> Session:
         """A plain session for reads outside any event (the scheduler's, the CLI's)."""
@@ -120,7 +130,7 @@ class UseCases:
             if allowed is not None and (account is None or not account.has(*allowed)):
                 template = "unbound.html.j2" if account is None else "not_allowed.html.j2"
                 return Result(refusal=say(template, account=account))
-            return fn(Ctx(s, self.rules, event, account), *args, **kwargs)
+            return fn(Ctx(s, self.rules, event, account, self.standings), *args, **kwargs)
 
     async def run(self, event: Event, fn: Verb[P], *args: P.args, **kwargs: P.kwargs) -> Result:
         """``call`` off the event loop (the database work runs in a thread)."""

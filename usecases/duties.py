@@ -22,6 +22,7 @@ from scoring.calendar import Duty, period_title
 from scoring.models import Vote
 from scoring.periods import Period
 from scoring.rules import Rules
+from scoring.standings import StandingsOf, compute_standings
 from usecases import bulletins, review
 from usecases.calendar import NOTICE_APPEAL, proposal_actions, proposal_card
 from usecases.messages import Action, Attachment, Group, Person, Say, say
@@ -55,11 +56,13 @@ class Plan:
 
 @dataclass(frozen=True)
 class Planning:
-    """What planning needs beyond the database: the rules and the bureau's zone."""
+    """What planning needs beyond the database: the rules, the bureau's zone, and where
+    standings come from (the bot's ``StandingsCache``)."""
 
     rules: Rules
     tz: tzinfo
     rules_file: str = ""  # where the bureau's rules file is, for the 调休 notice
+    standings: StandingsOf = compute_standings
 
 
 def _private(name: str, account: Account, message: Say) -> Part:
@@ -124,7 +127,9 @@ def plan_bulletin(p: Planning, session: Session, duty: Duty, now: datetime) -> P
     """The half-year estimate to the group: text, chart (with a CJK font), Excel."""
     period = Period.parse(duty.subject)
     font = bulletins.find_cjk_font()  # looked up once, then cached
-    rendered = bulletins.render_bulletin(session, p.rules, period, font=font, tz=p.tz)
+    rendered = bulletins.render_bulletin(
+        session, p.rules, period, font=font, tz=p.tz, standings_of=p.standings
+    )
     return Plan(bulletin_parts(p.rules, rendered), detail="chart" if rendered.png else "no chart")
 
 
@@ -182,7 +187,7 @@ def plan_review(p: Planning, session: Session, duty: Duty, now: datetime) -> Pla
 def plan_annual(p: Planning, session: Session, duty: Duty, now: datetime) -> Plan:
     """The finalized year to the group: grades, the excellent, the reduced payouts, Excel."""
     year = int(duty.subject)
-    result = duties.annual_result(session, p.rules, year)
+    result = duties.annual_result(session, p.rules, year, standings=p.standings)
     period = Period.parse(str(year))
     xlsx = bulletins.export_bytes(
         p.rules, period, result.standings, ledger.entry_views(session, p.rules, period), tz=p.tz

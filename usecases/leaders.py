@@ -14,42 +14,72 @@ from scoring.models import Department, Entry
 from scoring.parser import resolve_person
 from scoring.periods import Period
 from scoring.roster import DbRoster
-from scoring.standings import Standing, compute_standings
+from scoring.standings import Standing
 from usecases.core import Ctx, verb
-from usecases.messages import Out, Result, Say, say
+from usecases.messages import EDIT, Out, Result, Say, say
+from usecases.paging import page_actions, page_of
+
+DEPT_PAGE, STANDINGS_PAGE = "dept_page", "standings_page"  # actions: another page
 
 
 def _period(ctx: Ctx, args: list[str]) -> Period:
     return Period.parse(args[0]) if args else Period.containing(ctx.now.date(), "Y")
 
 
-def _table(title: str, rows: list[Standing]) -> Say:
-    """A standings table: its header and a line per person (long ones are split on lines)."""
+def _table(title: str, rows: list[Standing], page: int, turn: str, period: Period) -> Say:
+    """A page of a standings table: its header and a line per person, with the actions that
+    turn its pages."""
+    at = page_of(len(rows), page)
     header = say("standings_header.html.j2", title=title, n=len(rows))
-    return say("lines.html.j2", lines=[header, *(say("standings_row.html.j2", s=r) for r in rows)])
+    lines = [header, *(say("standings_row.html.j2", s=r) for r in rows[at.start : at.stop])]
+    if at.pages > 1:
+        lines.append(say("page_of.html.j2", page=at))
+    return say("lines.html.j2", *page_actions(turn, (period.label,), at), lines=lines)
+
+
+def _led(ctx: Ctx, period: Period) -> list[Standing]:
+    """The standings of the departments this leader leads (the leading group: everyone)."""
+    rows = ctx.standings(period)
+    if ctx.me.has(GROUP):
+        return rows
+    led = set(ctx.session.exec(select(Department.name).where(col(Department.id).in_(ctx.me.leads))))
+    return [r for r in rows if r.department in led]
+
+
+def _dept(ctx: Ctx, period: Period, page: int) -> Say:
+    rows = _led(ctx, period)
+    if not rows:
+        return say("dept_none.html.j2")
+    return _table(f"分管科室 {period.label}", rows, page, DEPT_PAGE, period)
+
+
+def _everyone(ctx: Ctx, period: Period, page: int) -> Say:
+    return _table(f"全局 {period.label}", ctx.standings(period), page, STANDINGS_PAGE, period)
 
 
 @verb("dept")
 def dept(ctx: Ctx, args: list[str]) -> Result:
-    """Standings of the departments this leader leads (the leading group: all)."""
-    period = _period(ctx, args)
-    rows = compute_standings(ctx.session, ctx.rules, period)
-    if not ctx.me.has(GROUP):
-        led = ctx.session.exec(
-            select(Department.name).where(col(Department.id).in_(ctx.me.leads))
-        ).all()
-        rows = [r for r in rows if r.department in set(led)]
-    if not rows:
-        return Result().reply(say("dept_none.html.j2"))
-    return Result().reply(_table(f"分管科室 {period.label}", rows))
+    """Standings of the departments this leader leads (the leading group: all), a page at a
+    time."""
+    return Result().reply(_dept(ctx, _period(ctx, args), 1))
+
+
+@verb("dept")
+def dept_page(ctx: Ctx, period: str, page: int) -> Result:
+    """Another page of /dept's table (the message pressed turns to it)."""
+    return Result([Out(_dept(ctx, Period.parse(period), page), EDIT)])
 
 
 @verb("standings")
 def standings(ctx: Ctx, args: list[str]) -> Result:
-    """Everyone's standing for a period (default: this year)."""
-    period = _period(ctx, args)
-    rows = compute_standings(ctx.session, ctx.rules, period)
-    return Result().reply(_table(f"全局 {period.label}", rows))
+    """Everyone's standing for a period (default: this year), a page at a time."""
+    return Result().reply(_everyone(ctx, _period(ctx, args), 1))
+
+
+@verb("standings")
+def standings_page(ctx: Ctx, period: str, page: int) -> Result:
+    """Another page of /standings' table (the message pressed turns to it)."""
+    return Result([Out(_everyone(ctx, Period.parse(period), page), EDIT)])
 
 
 def veto_year(args: list[str], today: date, deadline_month: int) -> tuple[int, list[str]]:

@@ -6,10 +6,15 @@ import re
 
 from scoring import accounts
 from scoring.errors import InputError
+from scoring.ledger import person_entries, person_entry_count
 from scoring.periods import Period
 from scoring.personal import score_report, study_tally, submit_study
 from usecases.core import Ctx, verb
-from usecases.messages import DIRECT, Out, Result, say
+from usecases.messages import DIRECT, EDIT, REPLY, Action, Out, Result, say
+from usecases.paging import page_actions, page_of
+
+SCORE_LATEST = 20  # entries /score shows; the others are a press away, in pages
+SCORE_ALL, SCORE_PAGE = "score_all", "score_page"  # actions: all entries; a page of them
 
 
 @verb("start")
@@ -35,15 +40,37 @@ def help_text(ctx: Ctx) -> Result:
 
 @verb("score")
 def score(ctx: Ctx) -> Result:
-    """One's own score this year, in private (asked in a group: said so there)."""
+    """One's own score this year, in private (asked in a group: said so there), with the
+    latest entries and, when there are more, an action for all of them in pages."""
     period = Period.containing(ctx.now.date(), "Y")
-    report = score_report(ctx.session, ctx.rules, ctx.me.person_id, period)
-    text = say("score.html.j2", r=report, s=report.standing, rules=ctx.rules, account=ctx.me)
+    report = score_report(
+        ctx.session, ctx.rules, ctx.me.person_id, period, latest=SCORE_LATEST,
+        standings=ctx.standings_of,
+    )  # fmt: skip
+    more = report.entry_count > len(report.entries)
+    rows = [[Action("全部明细", SCORE_ALL, (str(period.year),))]] if more else []
+    text = say("score.html.j2", *rows, r=report, s=report.standing, rules=ctx.rules, account=ctx.me)
     result = Result()
     if not ctx.event.private:
         result.reply(say("score_in_private.html.j2"))
     result.out.append(Out(text, DIRECT))
     return result
+
+
+@verb("score")
+def score_entries(ctx: Ctx, year: int, page: int, *, turn: bool = True) -> Result:
+    """A page of one's own entries of a year: the first as a new message, the others
+    turning the pages of that message (``turn``)."""
+    period, person_id = Period.parse(str(year)), ctx.me.person_id
+    at = page_of(person_entry_count(ctx.session, period, person_id), page)
+    entries = person_entries(
+        ctx.session, ctx.rules, period, person_id, offset=at.start, limit=at.stop - at.start
+    )
+    actions = page_actions(SCORE_PAGE, (str(year),), at)
+    message = say(
+        "score_entries.html.j2", *actions, account=ctx.me, year=year, page=at, entries=entries
+    )
+    return Result([Out(message, EDIT if turn else REPLY)])
 
 
 _DECLARED = re.compile(r"^\s*(\d+)\s*字?\s*$")

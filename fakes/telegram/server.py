@@ -145,12 +145,21 @@ class Updates:
         self._redelivering: set[int] = set()
         self._next_update_id = 1
         self._poll_generation = 0
-        self._parked_polls = 0
+        self._parked_polls: dict[int, int] = {}  # generation of a getUpdates → parked count
         self._allowed: frozenset[str] = DEFAULT_ALLOWED
 
     @property
     def polling(self) -> bool:
-        return self._parked_polls > 0
+        return bool(self._parked_polls)
+
+    @property
+    def poll_mark(self) -> int:
+        """The latest getUpdates so far: a poll parked after it came from a later request."""
+        return self._poll_generation
+
+    def polling_after(self, mark: int) -> bool:
+        """Whether a getUpdates made after ``mark`` is parked (a bot started since)."""
+        return any(generation > mark for generation in self._parked_polls)
 
     def table(self) -> dict[str, Method]:
         return {
@@ -214,17 +223,20 @@ class Updates:
             batch = self._take(limit)
             if batch or self.closing or loop.time() >= deadline:
                 return batch
-            await self._park(event, deadline - loop.time())
+            await self._park(event, deadline - loop.time(), generation)
             if generation != self._poll_generation:
                 raise ApiError(409, GET_UPDATES_CONFLICT)
 
-    async def _park(self, event: asyncio.Event, timeout: float) -> None:
-        self._parked_polls += 1
+    async def _park(self, event: asyncio.Event, timeout: float, generation: int) -> None:
+        parked = self._parked_polls
+        parked[generation] = parked.get(generation, 0) + 1
         self.parked.fire()
         try:
             await Signal.wait(event, timeout)
         finally:
-            self._parked_polls -= 1
+            parked[generation] -= 1
+            if not parked[generation]:
+                del parked[generation]
 
     def _set_allowed(self, allowed: Any) -> None:
         if isinstance(allowed, list):
@@ -419,13 +431,23 @@ class FakeBotApi:
         """Updates not yet confirmed by a getUpdates offset."""
         return copy.deepcopy(self.updates.pending)
 
-    async def wait_until_polling(self, timeout: float = 5.0) -> None:
-        """Wait until a getUpdates long poll is parked (the bot is idle and listening)."""
+    @property
+    def poll_mark(self) -> int:
+        """Take before starting a bot, for ``wait_until_polling(after=...)``."""
+        return self.updates.poll_mark
+
+    async def wait_until_polling(self, timeout: float = 5.0, *, after: int | None = None) -> None:
+        """Wait until a getUpdates long poll is parked (the bot is idle and listening).
+
+        With ``after`` (a ``poll_mark`` taken before a bot was started), only a poll made
+        since counts: a stopped bot's poll still parked on the server does not answer for
+        the bot starting now.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             event = self.updates.parked.current()
-            if self.polling:
+            if self.updates.polling_after(after) if after is not None else self.polling:
                 return
             if loop.time() >= deadline:
                 raise TimeoutError(f"no getUpdates long poll within {timeout}s")

@@ -19,7 +19,7 @@ from scoring.models import YearLock
 from scoring.periods import Period
 from scoring.review import Missing, missing_parts
 from scoring.rules import Rules
-from scoring.standings import Standing, compute_standings
+from scoring.standings import Standing, StandingsOf, compute_standings
 
 
 def missing_reviews(session: Session, rules: Rules, year: int) -> list[Missing]:
@@ -84,9 +84,11 @@ class AnnualResult:
         return [s for s, section in self.excellent if section]
 
 
-def annual_result(session: Session, rules: Rules, year: int) -> AnnualResult:
+def annual_result(
+    session: Session, rules: Rules, year: int, *, standings: StandingsOf = compute_standings
+) -> AnnualResult:
     """The year's standings with grades, read for the annual bulletin."""
-    rows = compute_standings(session, rules, Period.parse(str(year)))
+    rows = standings(session, rules, Period.parse(str(year)))
     ranks = set(rules.grades.section_level_ranks)
     excellent = [(s, s.rank_level in ranks) for s in rows if s.grade == rules.grades.excellent]
     reduced = [s for s in rows if s.bonus_payout != 1]

@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0005v"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
