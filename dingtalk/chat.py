@@ -187,8 +187,8 @@ class DingTalkChat:
         elif verb == people.SCORE_PAGE and len(n) == 2:
             await self.run(m, people.score_entries, n[0], n[1])
         elif verb in (leaders.DEPT_PAGE, leaders.STANDINGS_PAGE) and len(args) == 2:
-            fn = leaders.dept_page if verb == leaders.DEPT_PAGE else leaders.standings_page
-            await self.run(m, fn, args[0], int(args[1]) if args[1].isdecimal() else 1)
+            pager = leaders.dept_page if verb == leaders.DEPT_PAGE else leaders.standings_page
+            await self.run(m, pager, args[0], int(args[1]) if args[1].isdecimal() else 1)
         elif verb == claims.APPROVE:
             await self.run(m, claims.approve, n[0])
         elif verb == claims.REJECT:
@@ -262,10 +262,10 @@ class DingTalkChat:
         i = m.incoming
         return Event(DINGTALK, i.sender_id, f"dt:{i.message_id}", self.clock(), m.private)
 
-    async def run(self, m: Message, fn: Verb, *args: Any) -> Result | None:
+    async def run(self, m: Message, fn: Verb, *args: Any, **kwargs: Any) -> Result | None:
         """Run a verb and show its result; None when nothing was done."""
         try:
-            result = await self.usecases.run(self.event(m), fn, *args)
+            result = await self.usecases.run(self.event(m), fn, *args, **kwargs)
         except KaoheError as exc:
             await self._reply(m, say("error.html.j2", error=exc))
             return None
