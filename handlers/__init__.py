@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import appeals, calendar, claims, findings, leaders, review, score, start, study
+from handlers import (
+    appeals,
+    attendance,
+    calendar,
+    claims,
+    findings,
+    leaders,
+    review,
+    score,
+    start,
+    study,
+)
 
 
 def register(app: Application) -> None:
@@ -13,7 +24,18 @@ def register(app: Application) -> None:
     Commands and buttons come first; the inspector's free-text finding handler is the last
     catch-all for private text, so it never swallows a command or a conversation's answer.
     """
-    modules = [start, score, study, leaders, claims, appeals, calendar, review, findings]
+    modules = [
+        start,
+        score,
+        study,
+        leaders,
+        claims,
+        appeals,
+        calendar,
+        review,
+        attendance,
+        findings,
+    ]
     for module in modules:
         for handler in module.build():
             app.add_handler(handler, group=0)

@@ -6,7 +6,7 @@ Buttons already sitting in people's chats keep working, so the data stays as it 
 
 from __future__ import annotations
 
-from usecases import appeals, calendar, claims, findings, leaders, people, review
+from usecases import appeals, attendance, calendar, claims, findings, leaders, people, review
 from usecases.messages import Action
 
 PREFIX: dict[str, str] = {
@@ -20,6 +20,8 @@ PREFIX: dict[str, str] = {
     calendar.NOTICE_APPEAL: "apn",
     calendar.PROPOSAL_OK: "prop:ok",
     calendar.PROPOSAL_NO: "prop:no",
+    attendance.ATTENDANCE_OK: "att:ok",
+    attendance.ATTENDANCE_NO: "att:no",
     claims.PICK_KIND: "ck",
     claims.PICK_LEVEL: "cv",
     claims.TODAY: "cd:today",

@@ -133,6 +133,6 @@ async def test_permission_matrix(bureau: OfflineBureau, name: str, role: str) ->
 def test_every_permission_has_a_probe_or_its_own_matrix() -> None:
     """A new handler must join the matrix (here, or in its flow's own permission tests)."""
     own = {"claim", "claim_decide", "pending", "appeal", "appeal_decide", "finalize",
-           "proposal_decide"}  # fmt: skip
+           "proposal_decide", "attendance"}  # fmt: skip
     assert set(PERMISSIONS) - own == set(PROBES)
     assert frozenset({"干部职工", "督查员", "分管领导", "考核领导小组", "管理员"}) == BOUND

@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[str] | None] = {
     "revoke": frozenset({GROUP}),
     "finalize": frozenset({GROUP}),
     "proposal_decide": frozenset({INSPECTOR, ADMIN}),
+    "attendance": frozenset({INSPECTOR, ADMIN}),
     "vote": frozenset({GROUP}),
     "ballot": BOUND,
     "scores": frozenset({LEADER, GROUP}),
