@@ -41,7 +41,7 @@ pytest: install fonts
 test: lint typecheck pytest
 
 bench: install
-	$(BIN)/python -m bench
+	KAOHE_TEST_POSTGRES_URL="$$(bash .ci/postgres)" $(BIN)/python -m bench
 
 # The long fault suite: 1,000 findings while `kaohe run` is killed at random 5 times (make test
 # runs a short one); prints {"faults": …, "confirmed": …, "recorded": …, "doubled": 0, "lost": 0}.

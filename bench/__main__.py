@@ -16,7 +16,8 @@ import bench.bot
 import bench.chat
 import bench.cli
 import bench.core
-import bench.dingtalk  # noqa: F401
+import bench.dingtalk
+import bench.postgres  # noqa: F401
 from bench.check import check_standings
 from bench.data import Spec
 from bench.registry import BENCHES, Context

@@ -20,7 +20,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Table, event, text
 
 from scoring.db import make_engine, upgrade
 from scoring.models import (
@@ -40,7 +40,8 @@ CHUNK = 20_000
 ENTRY_DEFAULTS: Row = {
     "person_id": None, "category": "", "item_code": "", "count": 1, "points_cp": 0,
     "recorded_by": "", "source": "cli", "finding": "", "batch": "", "role": "",
-    "evidence": "", "note": "", "bonus_kind": "", "bonus_level": "", "bonus_key": "",
+    "evidence": "",
+    "evidence_file": "", "note": "", "bonus_kind": "", "bonus_level": "", "bonus_key": "",
     "revokes_id": None, "reason": "",
 }  # fmt: skip
 
@@ -480,6 +481,11 @@ def _table(model: Any) -> Table:
     return table
 
 
+def _loading_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA cache_size=-262144")
+    dbapi_conn.execute("PRAGMA synchronous=OFF")
+
+
 def generate(path: Path, rules: Rules, spec: Spec | None = None) -> Dataset:
     """Create the schema by the migrations and fill it; the file must not exist yet."""
     spec = spec or Spec()
@@ -507,10 +513,11 @@ def generate(path: Path, rules: Rules, spec: Spec | None = None) -> Dataset:
                 yield row
 
         counts: dict[str, int] = {}
+        # A throwaway file: a big page cache and no fsync while loading (set as each new
+        # connection opens: they cannot change inside the transaction a writer begins with).
+        engine.dispose()
+        event.listen(engine, "connect", _loading_pragmas)
         with engine.begin() as conn:
-            # A throwaway file: a big page cache and no fsync while loading.
-            conn.exec_driver_sql("PRAGMA cache_size=-262144")
-            conn.exec_driver_sql("PRAGMA synchronous=OFF")
             counts["department"] = _insert(conn, _table(Department), depts)
             counts["person"] = _insert(conn, _table(Person), people)
             _insert(conn, _table(PersonLeads), leads)
@@ -539,7 +546,11 @@ def generate(path: Path, rules: Rules, spec: Spec | None = None) -> Dataset:
         with engine.connect() as conn:
             kinds = conn.execute(text("SELECT kind, COUNT(*) FROM entry GROUP BY kind")).all()
             counts.update({f"{k}_entries": int(n) for k, n in kinds})
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw = engine.raw_connection()  # outside any transaction (they begin themselves here)
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
     finally:
         engine.dispose()
     return Dataset(path, spec, counts, time.perf_counter() - started)
