@@ -102,3 +102,12 @@ async def test_polling_with_the_network_down_logs_one_line_per_failure_never_a_t
         "cannot reach Telegram (NetworkError); PTB retries"
     ]
     assert "Traceback" not in caplog.text
+
+
+async def test_an_overlong_finding_is_refused_with_a_sentence_and_nothing_is_recorded(
+    bureau: OfflineBureau,
+) -> None:
+    text = "冯科员 迟到 " + "情况说明" * 1010  # about 4,050 characters
+    answer = await bureau.say("李督查", text)
+    assert "这条记录太长了" in (answer.text or "") and "500 字以内" in (answer.text or "")
+    assert _deductions(bureau) == 0 and bureau.errors == []

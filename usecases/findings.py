@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import partial
 
 from scoring import duties, findings
-from scoring.errors import ParseError
+from scoring.errors import InputError, ParseError
 from scoring.findings import FindingView
 from usecases.core import Ctx, verb
 from usecases.messages import EDIT, Action, Out, Result, Say, say
@@ -27,12 +27,20 @@ def _card(ctx: Ctx, view: FindingView) -> Say:
     )
 
 
+MAX_FINDING_CHARS = 500  # a finding is a line or two; longer text is not one
+
+
 @verb("finding")
 def record_finding(ctx: Ctx, text: str, evidence: str = "", evidence_file: str = "") -> Result:
     """A finding typed (or captioned on a photo): its card, or what may have been meant.
 
     ``evidence_file`` is the local copy of the evidence (``scoring.evidence``), "" for none.
     """
+    if len(text) > MAX_FINDING_CHARS:
+        raise InputError(
+            f"这条记录太长了({len(text)} 字):一条记录请控制在 {MAX_FINDING_CHARS} 字以内,"
+            "多项情况请分条发送"
+        )
     try:
         view = findings.open_finding(
             ctx.session, ctx.rules, text, recorder=ctx.me, fact_date=ctx.now.date(),
