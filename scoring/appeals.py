@@ -3,7 +3,7 @@
 An appeal is a pending card (kind ``appeal``), one open appeal per entry. Only the person
 the entry charges may appeal it; only the leading group (考核领导小组) decides, never the
 appellant. Revoking goes through ``ledger.revoke_entry`` in the caller's transaction,
-together with the card's conditional move and the Telegram update id.
+together with the card's conditional move (and, by the use case, the event's key).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 A claim is a pending card (kind ``claim``). Only the claimant's leader in charge (分管领导) or a
 member of the leading group (考核领导小组) may decide it, never the claimant. Approval records
 the bonus through ``ledger.add_bonus`` (which de-duplicates by title and is capped in the
-standings) in the caller's transaction, together with the card's conditional move and the
-Telegram update id, so a second press or a second approver records nothing.
+standings) in the caller's transaction, together with the card's conditional move (and, by
+the use case, the event's key), so a second press or a second approver records nothing.
 
 A bonus counts for the year of the honour or the publication (获奖/刊发日期), not of the
 claim: the claimant gives that date, and approval records the bonus on it.

@@ -1,7 +1,7 @@
 """The service layer: verbs that open a transaction, call the core, and return plain data.
 
-The CLI and the bot use only these (and ``transaction`` when they must add their own
-rows, such as a processed Telegram update, to the same transaction).
+The admin CLI (and the demo's and benchmarks' set-up) use these; the messengers go through
+the use cases (``usecases/``), which open their own transaction per event.
 """
 
 from __future__ import annotations
