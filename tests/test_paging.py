@@ -135,8 +135,9 @@ def test_dept_pages_hold_only_the_led_departments(district: UseCases) -> None:
 
 
 async def test_score_with_7577_entries_fits_and_every_entry_is_a_press_away(
-    bureau: Bureau,
+    live_bureau: Bureau,
 ) -> None:
+    bureau = live_bureau
     year = bureau.svc.now().year
     with transaction(bureau.svc.engine) as s:
         feng = s.exec(select(Person).where(Person.name == "冯科员")).one()
