@@ -53,7 +53,7 @@ class BotProcess:
         self.proc = subprocess.Popen(
             args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=self.log
         )
-        self.maxrss_kb = 0  # the process's peak resident memory (ru_maxrss), once stopped
+        self.maxrss_kb = 0  # the process's peak resident memory, once stopped
         self.logged: str | None = None
 
     def stop(self) -> str:
@@ -62,6 +62,7 @@ class BotProcess:
         if self.logged is not None:
             return self.logged
         if self.proc.returncode is None:
+            peak = _peak_kb(self.proc.pid)  # while it still runs
             self.proc.send_signal(signal.SIGINT)
             status, usage = _reap(self.proc.pid, seconds=10)
             if usage is None:
@@ -69,12 +70,28 @@ class BotProcess:
                 status, usage = _reap(self.proc.pid, seconds=None)
             assert usage is not None
             self.proc.returncode = os.waitstatus_to_exitcode(status)
-            self.maxrss_kb = usage.ru_maxrss  # kilobytes on Linux
+            self.maxrss_kb = peak or usage.ru_maxrss  # kilobytes on Linux
         self.log.seek(0)
         text = self.log.read().decode("utf-8", "replace")
         self.log.close()
         self.logged = text[-4000:]
         return self.logged
+
+
+def _peak_kb(pid: int) -> int:
+    """The process's own peak resident memory (VmHWM), 0 where /proc does not say.
+
+    Its ru_maxrss would do on paper, but Linux carries the parent's peak into a child
+    started by vfork/exec (as subprocess starts it): a bench process holding a generated
+    data set would be counted as the bot's."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _reap(pid: int, seconds: float | None) -> tuple[int, resource.struct_rusage | None]:

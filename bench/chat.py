@@ -1,5 +1,6 @@
 """District scale in the chat: 100 bound people send /score at once to `kaohe run` on the
-district data set, through the loopback Bot API server; then the bot's peak memory.
+district data set, through the loopback Bot API server; then the bot's peak memory (its own
+high-water mark of resident memory, see ``bench.bot._peak_kb``).
 
 The bot starts, answers a probe (so its start-up is outside the timer), and the 100 /score
 arrive together; nothing is computed beforehand, so the first answer pays for the year's
@@ -113,7 +114,7 @@ async def _burst(ds: Dataset, timeout: float) -> tuple[Result, Result]:
         "bench": "bot_peak_memory",
         "megabytes": round(bot.maxrss_kb / 1024, 1),
         "ok": bot.maxrss_kb / 1024 < GOAL_MB,
-        "after": "start-up, a probe and the score burst at district scale (ru_maxrss)",
+        "after": "start-up, a probe and the score burst at district scale (VmHWM)",
     }
     return burst, memory
 
