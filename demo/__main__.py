@@ -251,6 +251,7 @@ async def play_day(
         finally:
             await app.updater.stop()
             await app.stop()
+            svc.outbox.senders.pop("tg", None)  # Telegram's part of the demo is over
 
 
 def invite_code(svc: Services, name: str) -> str:
