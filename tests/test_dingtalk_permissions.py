@@ -7,11 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 
 import pytest
-from sqlalchemy import text
 
 from tests.dingtalk_harness import DingBureau, ding, to
 from tests.test_dingtalk_bot import actions
-from tests.test_permissions import LEDGER_TABLES, PLAYERS, REFUSED
+from tests.test_permissions import LEDGER_TABLES, PLAYERS, REFUSED, allowed_for, dump_ledger
 from usecases.permissions import PERMISSIONS
 
 __all__ = ["ding"]
@@ -62,13 +61,10 @@ PROBES: dict[str, tuple[Setup, Callable[[str], str]]] = {
     "standings": (_nothing, _says("/standings")),
     "veto": (_nothing, _says("/veto 王五 拒不服从组织决定")),
     "revoke": (_nothing, _says("/revoke 1 误记")),
+    "vote": (_nothing, _says("/vote open 2025")),
+    "ballot": (_nothing, _says("/ballot")),
+    "scores": (_nothing, _says("/leaderscore 王五 4")),
 }
-
-
-def _dump(b: DingBureau) -> dict[str, list[tuple[object, ...]]]:
-    with b.svc.engine.connect() as conn:
-        return {t: list(conn.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all())
-                for t in LEDGER_TABLES}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(PROBES))
@@ -78,20 +74,19 @@ async def test_permission_matrix_in_dingtalk(ding: DingBureau, name: str) -> Non
         "王五 迟到", fact_date=date(2026, 3, 2), by="李督查(办公室)", now=ding.svc.now()
     )
     setup, act = PROBES[name]
-    allowed = PERMISSIONS[name]
     for role, player in PLAYERS.items():
         who = STRANGER if role == "未绑定" else str(player)
         message = act(await setup(ding))
-        before = _dump(ding)
+        before = dump_ledger(ding.svc.engine)
         answers = to(await ding.say(who, message), who)
         answer = "\n".join(answers)
         refused = any(r in answer for r in REFUSED)
-        if allowed is None:
+        if PERMISSIONS[name] is None:
             assert answer, f"{name} gave {role} no answer"
-        elif role != "未绑定" and role in allowed:
+        elif allowed_for(name, role):
             assert not refused, f"{role} was refused {name}: {answer}"
         else:
             assert refused, f"{role} was let through to {name}: {answer}"
-            after = _dump(ding)
+            after = dump_ledger(ding.svc.engine)
             changed = {t for t in LEDGER_TABLES if before[t] != after[t] and t != "pending_action"}
             assert not changed, f"refused {name} by {role} changed {changed}"

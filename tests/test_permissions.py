@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from tests.harness import STRANGER
 from tests.offline import OfflineBureau
@@ -89,15 +89,22 @@ PROBES: dict[str, tuple[Setup, Act]] = {
 }
 
 
-def _dump(b: OfflineBureau) -> dict[str, list[tuple[object, ...]]]:
-    with b.svc.engine.connect() as conn:
+def dump_ledger(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the tables a refused action must leave as they were."""
+    with engine.connect() as conn:
         return {
             t: list(conn.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all())
             for t in LEDGER_TABLES
         }
 
 
-def _allowed(name: str, role: str) -> bool:
+def _dump(b: OfflineBureau) -> dict[str, list[tuple[object, ...]]]:
+    return dump_ledger(b.svc.engine)
+
+
+def allowed_for(name: str, role: str) -> bool:
+    """Whether the permission table lets this role do this (an unbound person: only what is
+    open to anyone)."""
     allowed = PERMISSIONS[name]
     if allowed is None:
         return True
@@ -121,7 +128,7 @@ async def test_permission_matrix(bureau: OfflineBureau, name: str, role: str) ->
     assert "出了点问题" not in answer  # never the error handler's apology
     if PERMISSIONS[name] is None:
         assert answer  # open to anyone (an unbound user is told how to bind)
-    elif _allowed(name, role):
+    elif allowed_for(name, role):
         assert not refused, f"{role} was refused {name}: {answer}"
     else:
         assert refused, f"{role} was let through to {name}: {answer}"
