@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -15,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import typer
@@ -27,22 +26,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bot.settings import Settings
-from scoring.attendance import (
-    AttendanceProposal,
-    confirm_attendance,
-    dismiss_attendance,
-    import_attendance,
-    pending_attendance,
-    proposal_of,
-)
 from scoring.db import make_engine, transaction, upgrade
 from scoring.errors import InputError, KaoheError, RulesError
-from scoring.export import write_export
 from scoring.periods import Period
 from scoring.points import fmt
 from scoring.rules import Rules, load_rules, parse_rules
 from scoring.service import Service
 from scoring.standings import Standing
+
+if TYPE_CHECKING:  # the attendance reader (and its table parsing) loads for its commands only
+    from scoring.attendance import AttendanceProposal
 
 app = typer.Typer(
     help="考核助手:内部量化考核的管理命令", no_args_is_help=True, add_completion=False
@@ -441,6 +434,8 @@ def attendance_import(
     ] = None,
 ) -> None:
     """Read a monthly attendance export into proposal cards (nothing is recorded yet)."""
+    from scoring.attendance import import_attendance, proposal_of
+
     if not file.is_file():
         raise InputError(f"找不到文件 {file}")
     with _service() as (svc, settings), transaction(svc.engine) as s:
@@ -474,6 +469,8 @@ def attendance_import(
 @friendly
 def attendance_list() -> None:
     """The attendance proposals awaiting the office."""
+    from scoring.attendance import pending_attendance
+
     with _service() as (svc, _), svc.session() as s:
         pending = pending_attendance(s)
     if not pending:
@@ -501,6 +498,8 @@ def _card_ids(target: str, pending: list[int]) -> list[int]:
 @friendly
 def attendance_confirm(target: Annotated[str, typer.Argument(help="建议编号,或 all")]) -> None:
     """Record attendance proposals through the ledger (source attendance, the file's SHA-256)."""
+    from scoring.attendance import confirm_attendance, pending_attendance
+
     failed = 0
     with _service() as (svc, settings):
         with svc.session() as s:
@@ -528,6 +527,8 @@ def attendance_confirm(target: Annotated[str, typer.Argument(help="建议编号,
 @friendly
 def attendance_dismiss(card_id: int) -> None:
     """Dismiss an attendance proposal: nothing is recorded, and it is not proposed again."""
+    from scoring.attendance import dismiss_attendance
+
     with _service() as (svc, settings), transaction(svc.engine) as s:
         p = dismiss_attendance(s, card_id, by=DEFAULT_ACTOR, by_id=None, now=settings.now())
     out.print(f"#{card_id} 已驳回:{p.label} {p.item_name} {p.count}{p.unit}", markup=False)
@@ -623,6 +624,8 @@ def export(
     period: Annotated[str, typer.Option("--period")],
 ) -> None:
     """Write the Excel export: the summary sheet to sign and a details sheet of every entry."""
+    from scoring.export import write_export
+
     p = Period.parse(period)
     if file.suffix.lower() != ".xlsx":
         raise InputError("导出文件名应以 .xlsx 结尾")
@@ -651,6 +654,8 @@ async def _get_me(settings: Settings) -> str:
 
 async def _wait_for_telegram(settings: Settings, *, longest: float = 60) -> None:
     """Until the Bot API answers: a network error is one log line, then a wait that doubles."""
+    import asyncio
+
     from telegram.error import NetworkError
 
     delay, attempt = 1.0, 1
@@ -677,6 +682,8 @@ def run(
 ) -> None:
     """Start every configured messenger: Telegram (long polling, or a webhook behind a
     reverse proxy), 钉钉 (Stream mode) and the 企业微信 group robot, with one calendar."""
+    import asyncio
+
     from telegram.error import InvalidToken
 
     settings = Settings()
@@ -726,6 +733,8 @@ def _bot_username(settings: Settings) -> str:
         return settings.bot_username
     if not settings.bot_token:
         return "<机器人用户名>"
+    import asyncio
+
     from telegram.error import NetworkError
 
     try:
@@ -778,7 +787,7 @@ def unbind(name: str) -> None:
 
 # ---------------------------------------------------------------- the calendar
 def _period_final(svc: Service, p: Period, settings: Settings) -> bool:
-    from scoring.duties import period_final
+    from scoring.duties.notices import period_final
 
     with svc.session() as s:
         return period_final(s, p, settings.now().date())

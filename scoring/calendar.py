@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 
-import holidays
-
 from scoring.periods import Period
 from scoring.rules import Calendar, MonthDay
 
@@ -78,6 +76,8 @@ def _statutory(country: str, year: int) -> tuple[frozenset[date], frozenset[date
     """
     if not country:
         return frozenset(), frozenset()
+    import holidays  # its country tables load only when a working day is counted
+
     table = holidays.country_holidays(country, years=year)
     days_off = frozenset(d for d in table if d.year == year)
     # weekend_workdays holds the make-up days of every year the package knows

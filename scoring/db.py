@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -107,6 +105,8 @@ def upgrade(engine: Engine) -> None:
     It runs as a writer: processes starting at once (two bots, kaohe init) migrate one
     after the other, and the later ones find the schema at its head.
     """
+    from alembic import command
+
     command.upgrade(alembic_config(engine.execution_options(**{WRITER: True})), "head")
 
 
