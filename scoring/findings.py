@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -192,12 +193,55 @@ def _own_card(session: Session, card_id: int, by: Account) -> Card:
 
 
 def confirm_finding(
-    session: Session, rules: Rules, card_id: int, *, by: Account, now: datetime
+    session: Session,
+    rules: Rules,
+    card_id: int,
+    *,
+    by: Account,
+    now: datetime,
+    owed: Callable[[list[int]], bool] | None = None,
 ) -> FindingView:
     """Record the card's finding once; a second press finds it already confirmed."""
     card = _own_card(session, card_id, by)
     if card.state != "pending":
         raise Conflict(_state_message(card.state))
+    return _confirm(session, rules, card, by=by, now=now, owed=owed)
+
+
+def press_confirm(
+    session: Session,
+    rules: Rules,
+    card_id: int,
+    *,
+    by: Account,
+    now: datetime,
+    owed: Callable[[list[int]], bool],
+) -> tuple[FindingView, bool]:
+    """确认 pressed (the card read once): its finding recorded, or, confirmed before, shown
+    as recorded; and whether the people it charges were told.
+
+    ``owed(person ids)`` says whether any of them can be told at all: where none can (no
+    account bound), the card notes them as told at once, and nothing is left to note after
+    delivery."""
+    card = _own_card(session, card_id, by)
+    if card.state == "confirmed":
+        view = _view(rules, card, stored_finding(rules, card), list(card.result.entries))
+        return view, card.result.noticed
+    if card.state != "pending":
+        raise Conflict(_state_message(card.state))
+    view = _confirm(session, rules, card, by=by, now=now, owed=owed)
+    return view, False
+
+
+def _confirm(
+    session: Session,
+    rules: Rules,
+    card: Card,
+    *,
+    by: Account,
+    now: datetime,
+    owed: Callable[[list[int]], bool] | None,
+) -> FindingView:
     body = card.body(FindingCard)
     finding = stored_finding(rules, card)
     entries = ledger.record_finding(
@@ -211,22 +255,12 @@ def confirm_finding(
         evidence_file=body.evidence_file,
     )
     ids = [e.id for e in entries if e.id is not None]
-    done = Outcome(entries=tuple(ids))
-    if not resolve_card(session, card_id, to="confirmed", by=by.person_id, now=now, result=done):
+    view = _view(rules, card, finding, ids)
+    people = [c.person_id for c in view.charges if c.entry_id is not None]
+    done = Outcome(entries=tuple(ids), noticed=owed is not None and not owed(people))
+    if not resolve_card(session, card.id, to="confirmed", by=by.person_id, now=now, result=done):
         raise Conflict("这条记录已经确认过了")
-    return _view(rules, card, finding, ids)
-
-
-def recall_confirmed(
-    session: Session, rules: Rules, card_id: int, *, by: Account
-) -> tuple[FindingView, bool] | None:
-    """A card its recorder confirmed before, as recorded, and whether the people it charges
-    were told (None: the card is not confirmed)."""
-    card = _own_card(session, card_id, by)
-    if card.state != "confirmed":
-        return None
-    view = _view(rules, card, stored_finding(rules, card), list(card.result.entries))
-    return view, card.result.noticed
+    return view
 
 
 def mark_noticed(session: Session, card_id: int) -> None:

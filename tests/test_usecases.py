@@ -17,6 +17,7 @@ from scoring.errors import PermissionDenied
 from scoring.models import Entry, PendingAction, Person, ProcessedEvent
 from scoring.roster import import_roster
 from scoring.rules import Rules
+from templates.views import Views
 from tests.harness import ROSTER, TZ, write_roster
 from tests.offline import OfflineBureau
 from usecases import findings, people
@@ -94,6 +95,21 @@ def test_a_confirm_pressed_again_after_a_crash_tells_again_only_those_not_surely
     uc.within(again.delivered)  # this time everything went out
     third = uc.call(ev(INSPECTOR, "4"), findings.confirm_finding, card)
     assert [o.say.template for o in third.out] == ["finding_recorded.html.j2"]
+    assert count(uc, Entry) == 1
+
+
+def test_a_finding_on_someone_not_bound_says_they_were_not_told_and_notes_nothing_after(
+    uc: UseCases,
+) -> None:
+    card = card_of(uc.call(ev(INSPECTOR, "1"), findings.record_finding, "王五 迟到"))
+    done = uc.call(ev(INSPECTOR, "2"), findings.confirm_finding, card)
+    assert [o.to for o in done.out] == [EDIT]  # no notice: 王五 has no account
+    assert done.delivered is None  # nothing owed, so nothing to note once delivered
+    shown = Views().say(done.out[0].say)
+    assert "王五(法规科) 尚未绑定机器人,未能通知本人,请另行告知。" in shown
+    assert "已通知本人" not in shown
+    again = uc.call(ev(INSPECTOR, "3"), findings.confirm_finding, card)
+    assert [o.to for o in again.out] == [EDIT] and again.delivered is None
     assert count(uc, Entry) == 1
 
 

@@ -11,7 +11,7 @@ from scoring import duties, findings
 from scoring.errors import InputError, ParseError
 from scoring.findings import FindingView
 from usecases.core import Ctx, verb
-from usecases.messages import EDIT, Action, Out, Result, Say, say
+from usecases.messages import EDIT, Action, Out, Person, Result, Say, say
 
 CONFIRM, CANCEL, UNDO, PICK = "finding_confirm", "finding_cancel", "finding_undo", "finding_pick"
 
@@ -84,29 +84,35 @@ def confirm_finding(ctx: Ctx, card_id: int) -> Result:
     (``delivered``). So a recorder whose press got no answer (the bot stopped midway) and
     presses again sees the card as recorded, and whoever was not surely told is told again.
     """
-    again = findings.recall_confirmed(ctx.session, ctx.rules, card_id, by=ctx.me)
-    if again is None:
-        view = findings.confirm_finding(ctx.session, ctx.rules, card_id, by=ctx.me, now=ctx.now)
-        told = False
-    else:
-        view, told = again
+    people: dict[int, Person] = {}
+
+    def owed(person_ids: list[int]) -> bool:
+        people.update(ctx.people(person_ids))
+        return any(people[pid].addresses for pid in person_ids)
+
+    view, told = findings.press_confirm(
+        ctx.session, ctx.rules, card_id, by=ctx.me, now=ctx.now, owed=owed
+    )
+    if not people:  # confirmed before: who it charges, to tell them again
+        people.update(ctx.people([c.person_id for c in view.charges]))
     minutes = ctx.rules.bot.undo_minutes
     recorded = say(
         "finding_recorded.html.j2",
         [Action(f"撤回({minutes}分钟内)", UNDO, (str(card_id),))],
         f=view,
         undo_minutes=minutes,
+        untold=[c.label for c in view.charges if not people[c.person_id].addresses],
     )
-    people = ctx.people([c.person_id for c in view.charges])
     notices = [
         Out(
             say("finding_notice.html.j2", [appeal_action(c.entry_id)], f=view, c=c),
             people[c.person_id],
         )
         for c in view.charges
-        if c.entry_id is not None and not told
+        if c.entry_id is not None and not told and people[c.person_id].addresses
     ]
-    noticed = None if told else partial(findings.mark_noticed, card_id=card_id)
+    # noted once the notices went out; nothing to note where none could go
+    noticed = partial(findings.mark_noticed, card_id=card_id) if notices else None
     return Result([*notices, Out(recorded, EDIT)], delivered=noticed)
 
 
