@@ -106,6 +106,48 @@ def _reap(pid: int, seconds: float | None) -> tuple[int, resource.struct_rusage 
         time.sleep(0.05)
 
 
+def thread_cpu(pid: int) -> dict[int, float]:
+    """Processor seconds (user + system) each thread of a process has used, from /proc
+    (empty where /proc does not say)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return used
+    for tid in tids:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        used[int(tid)] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+class CpuMeter:
+    """The processor time a bot's threads use inside the timed rounds: its main thread (the
+    event loop: PTB, HTTP, our handlers and templates) and the others (the database work,
+    run off the loop)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.main = 0.0
+        self.others = 0.0
+        self._before: dict[int, float] = {}
+
+    def start(self) -> None:
+        self._before = thread_cpu(self.pid)
+
+    def stop(self) -> None:
+        for tid, seconds in thread_cpu(self.pid).items():
+            spent = seconds - self._before.get(tid, 0.0)
+            if tid == self.pid:
+                self.main += spent
+            else:
+                self.others += spent
+
+
 async def start_bot(api: FakeBotApi, args: list[str], env: dict[str, str]) -> BotProcess:
     """Start a bot and wait until it polls: its start-up is never inside a timer. Only a poll
     made after this call counts (a stopped bot's poll may still be parked on the server)."""
@@ -217,6 +259,7 @@ async def _measure(rules: Rules, findings: int) -> dict[str, float]:
     the echo bot, one of the floor bot, one of `kaohe run`, ten times, so that all three
     meet the same load on the machine."""
     t = {"echo": 0.0, "floor": 0.0, "ours": 0.0}
+    cpu: dict[str, CpuMeter] = {}
     per_round = findings // ROUNDS
     async with FakeBotApi() as echo_api, FakeBotApi() as floor_api, FakeBotApi() as api:
         with tempfile.TemporaryDirectory(prefix="kaohe-bench-bot-") as tmp:
@@ -228,17 +271,26 @@ async def _measure(rules: Rules, findings: int) -> dict[str, float]:
                                             floor_api.base_url], {}),
                 await start_bot(api, KAOHE_RUN, kaohe_env(api, url)),
             ]  # fmt: skip
+            cpu = {name: CpuMeter(bot.proc.pid) for name, bot in zip(t, bots, strict=True)}
             try:
                 for _ in range(ROUNDS):
+                    cpu["echo"].start()
                     t["echo"] += await echo_seconds(echo_api, 2 * per_round)
+                    cpu["echo"].stop()
+                    cpu["floor"].start()
                     t["floor"] += await flow_seconds(floor_api, per_round)
+                    cpu["floor"].stop()
+                    cpu["ours"].start()
                     t["ours"] += await flow_seconds(api, per_round)
+                    cpu["ours"].stop()
             finally:
                 errors = [bot.stop() for bot in bots][-1]
             if (n := recorded(url)) != per_round * ROUNDS:
                 raise AssertionError(f"{n} entries for {findings} confirmed findings:\n{errors}")
     with tempfile.TemporaryDirectory(prefix="kaohe-bench-verbs-") as tmp:
         t["verbs"] = verbs_seconds(Path(tmp), rules, findings)
+    for name, meter in cpu.items():
+        t[f"{name}_cpu_main"], t[f"{name}_cpu_others"] = meter.main, meter.others
     return t
 
 
@@ -272,6 +324,16 @@ def bot_bench(ctx: Context) -> Iterator[Result]:
         # our own work: the same use cases and templates in process, without Telegram
         "verbs_seconds": round(t["verbs"], 4),
         "verbs_share": round(t["verbs"] / t["ours"], 3),
+        # the profile: processor milliseconds per finding of each bot, on its main thread
+        # (event loop: PTB, HTTP, handlers, templates) and its other threads (our database
+        # work); the rest of the wall time each waits for the server and between threads
+        "cpu_ms_per_finding": {
+            name: {
+                "main": round(1000 * t[f"{name}_cpu_main"] / FINDINGS, 2),
+                "others": round(1000 * t[f"{name}_cpu_others"] / FINDINGS, 2),
+            }
+            for name in ("echo", "floor", "ours")
+        },
         "findings": FINDINGS,
         "echo_messages": 2 * FINDINGS,
     }
