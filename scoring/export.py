@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -16,11 +15,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.evidence import evidence_path
 from scoring.ledger import EntryView
-from scoring.periods import Period
+from scoring.periods import SHANGHAI, Period
 from scoring.rules import Rules
 from scoring.standings import Standing
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")  # the default; callers pass KAOHE_TIMEZONE
 SUMMARY = "汇总"
 DETAILS = "明细"
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from scoring.errors import InputError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the default zone; callers pass KAOHE_TIMEZONE
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:(?P<kind>[HhQq])(?P<n>\d))?$")
 

@@ -24,8 +24,7 @@ from sqlmodel import Session
 
 from scoring import duties, ledger
 from scoring.calendar import period_title
-from scoring.export import SHANGHAI, write_export
-from scoring.periods import Period
+from scoring.periods import SHANGHAI, Period
 from scoring.points import fmt
 from scoring.rules import Rules
 from scoring.standings import Standing, StandingsOf, compute_standings
@@ -258,6 +257,8 @@ def export_bytes(
     tz: tzinfo = SHANGHAI,
 ) -> bytes:
     """The Excel export (scoring.export) as bytes."""
+    from scoring.export import write_export  # openpyxl (and numpy): loaded when first needed
+
     with tempfile.TemporaryDirectory(prefix="kaohe-") as tmp:
         path = write_export(Path(tmp) / "export.xlsx", rules, period, standings, entries, tz=tz)
         return path.read_bytes()
