@@ -25,7 +25,7 @@ from dingtalk.sender import DINGTALK, DingTalkSender
 from dingtalk.stream import Conversation, Incoming
 from scoring.errors import KaoheError
 from templates.views import Views
-from usecases import appeals, calendar, claims, findings, leaders, people, review
+from usecases import appeals, attendance, calendar, claims, findings, leaders, people, review
 from usecases.cards import evidence_ref
 from usecases.claims import Draft
 from usecases.core import Event, UseCases
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=30)
 REASON_TIMEOUT = timedelta(minutes=10)
 _MENTION = re.compile(r"^@\S+\s*")
+XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx is a zip file
 
 
 @dataclass
@@ -103,7 +104,31 @@ class DingTalkChat:
             return
         text = _MENTION.sub("", incoming.text.strip()).strip()
         evidence = evidence_ref(DINGTALK, incoming.picture or "")
+        if incoming.file[0] and incoming.conversation == Conversation.PRIVATE:
+            await self._file(Message(incoming, text, evidence))
+            return
         await self.dispatch(Message(incoming, text, evidence))
+
+    async def _file(self, m: Message) -> None:
+        """A file sent in private: an attendance export (.xlsx, .csv) becomes proposal
+        cards, as in Telegram; any other file gets the help."""
+        code, name = m.incoming.file
+        if not attendance.is_export(name) and "." in name:
+            await self.run(m, people.help_text)
+            return
+        try:
+            data = await self.sender.fetch(code)
+        except (Undeliverable, DeliveryFailed) as exc:
+            log.warning("DingTalk message %s: file not downloaded: %s",
+                        m.incoming.message_id, exc)  # fmt: skip
+            await self._reply(m, say("file_not_read.html.j2", name=name))
+            return
+        if not attendance.is_export(name):  # DingTalk may leave the extension out
+            if not data.startswith(XLSX_MAGIC):
+                await self.run(m, people.help_text)
+                return
+            name = f"{name}.xlsx"
+        await self.run(m, attendance.import_file, data, name)
 
     async def dispatch(self, m: Message) -> None:
         """The verb this message asks for, run, and its result shown."""
@@ -189,6 +214,8 @@ class DingTalkChat:
         elif verb in (leaders.DEPT_PAGE, leaders.STANDINGS_PAGE) and len(args) == 2:
             pager = leaders.dept_page if verb == leaders.DEPT_PAGE else leaders.standings_page
             await self.run(m, pager, args[0], int(args[1]) if args[1].isdecimal() else 1)
+        elif verb in (attendance.ATTENDANCE_OK, attendance.ATTENDANCE_NO):
+            await self.run(m, attendance.decide, n[0], verb == attendance.ATTENDANCE_OK)
         elif verb == claims.APPROVE:
             await self.run(m, claims.approve, n[0])
         elif verb == claims.REJECT:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from usecases import appeals, calendar, claims, findings, leaders, people, review
+from usecases import appeals, attendance, calendar, claims, findings, leaders, people, review
 from usecases.messages import Action
 
 WORD: dict[str, str] = {
@@ -24,6 +24,8 @@ WORD: dict[str, str] = {
     calendar.NOTICE_APPEAL: "公示申诉",
     calendar.PROPOSAL_OK: "确认扣分",
     calendar.PROPOSAL_NO: "驳回建议",
+    attendance.ATTENDANCE_OK: "确认考勤",
+    attendance.ATTENDANCE_NO: "驳回考勤",
     claims.PICK_KIND: "类别",
     claims.PICK_LEVEL: "级别",
     claims.TODAY: "今天",

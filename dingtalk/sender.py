@@ -61,7 +61,7 @@ class DingTalkSender:
         again; another messenger's file cannot be reached from here (the text says what)."""
         data = file.data
         if data is None and file.messenger == DINGTALK and file.ref:
-            data = await self._retrying(lambda: self.api.download(file.ref))
+            data = await self.fetch(file.ref)
         if data is None:
             return
         if file.kind == "photo":
@@ -70,6 +70,11 @@ class DingTalkSender:
             )
         else:
             await self._retrying(lambda: self.api.send_file(to, data, file.filename or "file"))
+
+    async def fetch(self, download_code: str) -> bytes:
+        """A file someone sent to the robot (retried as sends are; Undeliverable or
+        DeliveryFailed when it cannot be had)."""
+        return await self._retrying(lambda: self.api.download(download_code))
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(1, ATTEMPTS + 1):

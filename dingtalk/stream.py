@@ -92,7 +92,8 @@ class Incoming:
     ``message_id`` is DingTalk's msgId: the same when DingTalk pushes the message again.
     ``sender_id`` is the sender's userId (senderStaffId, what 1:1 sends address; empty for
     someone outside the organisation). ``text`` is the text, or the text parts of a picture
-    with text (richText) one per line; ``pictures`` the download codes of its pictures.
+    with text (richText) one per line; ``pictures`` the download codes of its pictures;
+    ``file`` the download code and the name of a file sent (msgtype file), else empty.
     ``kind`` is DingTalk's msgtype (text, picture, richText, audio, file, video …).
     """
 
@@ -105,6 +106,7 @@ class Incoming:
     pictures: tuple[str, ...] = ()
     at_robot: bool = False
     kind: str = "text"
+    file: tuple[str, str] = ("", "")
 
     @property
     def picture(self) -> str | None:
@@ -130,7 +132,16 @@ def incoming_from(data: Mapping[str, Any]) -> Incoming:
         pictures=tuple(code for code in message.get_image_list() or [] if code),
         at_robot=bool(message.is_in_at_list),
         kind=str(message.message_type or ""),
+        file=_file_of(message),
     )
+
+
+def _file_of(message: ChatbotMessage) -> tuple[str, str]:
+    """(downloadCode, fileName) of a file message; the SDK keeps its content unparsed."""
+    content = message.extensions.get("content") if message.message_type == "file" else None
+    if not isinstance(content, Mapping):
+        return "", ""
+    return str(content.get("downloadCode") or ""), str(content.get("fileName") or "")
 
 
 OnMessage = Callable[[Incoming], Coroutine[Any, Any, None]]

@@ -4,7 +4,7 @@ both against the loopback fake DingTalk (fakes/dingtalk)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,16 +35,22 @@ class DingBureau:
 
     async def say(self, who: str, text: str, **kwargs: Any) -> list[Sent]:
         """``who`` writes to the robot; every message sent while it was handled."""
-        since = len(self.fake.sends)
-        msg_id = self.fake.inject_text(DT.get(who, who), text, **kwargs)
-        await self.fake.wait_for_ack(msg_id, timeout=15)
-        return self.fake.sends[since:]
+        return await self._handled(lambda: self.fake.inject_text(DT.get(who, who), text, **kwargs))
 
     async def picture(self, who: str, image: bytes, text: str | None = None) -> list[Sent]:
         """``who`` sends a picture (with text: a richText message)."""
+        return await self._handled(
+            lambda: self.fake.inject_picture(DT.get(who, who), image, text=text)
+        )
+
+    async def file(self, who: str, data: bytes, name: str) -> list[Sent]:
+        """``who`` sends a file to the robot in private."""
+        return await self._handled(lambda: self.fake.inject_file(DT.get(who, who), data, name))
+
+    async def _handled(self, inject: Callable[[], str]) -> list[Sent]:
+        """Every message sent while the injected message was handled (until its ACK)."""
         since = len(self.fake.sends)
-        msg_id = self.fake.inject_picture(DT.get(who, who), image, text=text)
-        await self.fake.wait_for_ack(msg_id, timeout=15)
+        await self.fake.wait_for_ack(inject(), timeout=15)
         return self.fake.sends[since:]
 
     def texts_to(self, who: str) -> list[str]:

@@ -8,8 +8,10 @@ connectionId, contentType, messageId, time, topic}, data: "<JSON string>"}``. SY
 
 Robot message data (DingTalk's "receive messages" page, open.dingtalk.com/document/orgapp/
 receive-message, and the SDK's ``ChatbotMessage.from_dict`` in ``dingtalk_stream/chatbot.py``):
-msgId, msgtype (text | picture | richText), text.content, content.downloadCode,
-content.richText [{text} | {type: picture, downloadCode, pictureDownloadCode}], senderStaffId,
+msgId, msgtype (text | picture | richText | file), text.content, content.downloadCode,
+content.richText [{text} | {type: picture, downloadCode, pictureDownloadCode}], a file's
+content {downloadCode, fileId, fileName, spaceId} (its name may come without the extension;
+the SDK keeps a file's content unparsed, in its ``extensions``), senderStaffId,
 senderId, senderNick, conversationType ("1" 1:1, "2" group), conversationId, conversationTitle,
 isInAtList, atUsers, chatbotUserId, chatbotCorpId, senderCorpId, robotCode, createAt,
 sessionWebhook, sessionWebhookExpiredTime, isAdmin.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +90,17 @@ def picture_content(download_code: str, text: str | None) -> dict[str, Any]:
         return {"msgtype": "picture", "content": picture}
     rich = [{"text": line} for line in text.splitlines() if line.strip()]
     return {"msgtype": "richText", "content": {"richText": [*rich, {"type": "picture", **picture}]}}
+
+
+def file_content(download_code: str, file_name: str) -> dict[str, Any]:
+    """A file sent to the robot (msgtype file)."""
+    content = {
+        "downloadCode": download_code,
+        "fileId": str(zlib.crc32(download_code.encode())),
+        "fileName": file_name,
+        "spaceId": "28455378906",
+    }
+    return {"msgtype": "file", "content": content}
 
 
 def frame(

@@ -21,6 +21,7 @@ from aiohttp import WSMsgType, web
 from fakes.dingtalk.payloads import (
     ROBOT_TOPIC,
     Chat,
+    file_content,
     frame,
     picture_content,
     robot_message,
@@ -316,6 +317,19 @@ class FakeDingTalk(LoopbackServer):
         """``user`` sends a picture (with ``text``: a richText message); the msgId."""
         content = picture_content(self.store_file(image), text)
         return self.inject(user, content, conversation, at=at, msg_id=msg_id, nick=nick)
+
+    def inject_file(
+        self,
+        user: str,
+        data: bytes,
+        file_name: str,
+        *,
+        msg_id: str | None = None,
+        nick: str | None = None,
+    ) -> str:
+        """``user`` sends a file to the robot in private (msgtype file); the msgId."""
+        content = file_content(self.store_file(data), file_name)
+        return self.inject(user, content, PRIVATE, msg_id=msg_id, nick=nick)
 
     def redeliver(self, msg_id: str) -> None:
         """Push the message ``msg_id`` again now, acknowledged or not (it wants a new ACK)."""
