@@ -264,8 +264,10 @@ class Outcome(_Stored):
     by: str = ""
     reason: str = ""
     entries: tuple[int, ...] = ()
-    # the people a confirmed finding charges were told (see usecases.findings.confirm_finding)
+    # the people a confirmed finding charges were told (see usecases.findings.confirm_finding),
+    # but for ``untold``: those who had no account to be told through
     noticed: bool = False
+    untold: tuple[int, ...] = ()
 
 
 def load_outcome(stored: str) -> Outcome:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -199,13 +199,23 @@ def confirm_finding(
     *,
     by: Account,
     now: datetime,
-    owed: Callable[[list[int]], bool] | None = None,
 ) -> FindingView:
     """Record the card's finding once; a second press finds it already confirmed."""
     card = _own_card(session, card_id, by)
     if card.state != "pending":
         raise Conflict(_state_message(card.state))
-    return _confirm(session, rules, card, by=by, now=now, owed=owed)
+    # no messenger here: everyone charged counts as owed a notice (noticed stays False)
+    view, _ = _confirm(session, rules, card, by=by, now=now, reachable=set)
+    return view
+
+
+@dataclass(frozen=True)
+class Telling:
+    """Whom a 确认 tells: ``owed`` a notice now (they can be reached), ``untold`` (charged,
+    not told, and with no account to be told through)."""
+
+    owed: tuple[int, ...]
+    untold: tuple[int, ...]
 
 
 def press_confirm(
@@ -215,22 +225,36 @@ def press_confirm(
     *,
     by: Account,
     now: datetime,
-    owed: Callable[[list[int]], bool],
-) -> tuple[FindingView, bool]:
+    reachable: Callable[[list[int]], set[int]],
+) -> tuple[FindingView, Telling]:
     """确认 pressed (the card read once): its finding recorded, or, confirmed before, shown
-    as recorded; and whether the people it charges were told.
+    as recorded; and whom to tell.
 
-    ``owed(person ids)`` says whether any of them can be told at all: where none can (no
-    account bound), the card notes them as told at once, and nothing is left to note after
+    ``reachable(person ids)`` says which of them have an account to be told through. A card
+    pressed again tells whoever was not surely told: everyone it charges if the notices were
+    not noted as sent (the bot stopped midway), else those left untold who can now be reached.
+    Where nobody can be told, the card notes that at once: nothing is left to note after
     delivery."""
     card = _own_card(session, card_id, by)
     if card.state == "confirmed":
         view = _view(rules, card, stored_finding(rules, card), list(card.result.entries))
-        return view, card.result.noticed
+        charged = _charged(view)
+        waiting = list(card.result.untold) if card.result.noticed else charged
+        return view, _telling(waiting, reachable(waiting))
     if card.state != "pending":
         raise Conflict(_state_message(card.state))
-    view = _confirm(session, rules, card, by=by, now=now, owed=owed)
-    return view, False
+    return _confirm(session, rules, card, by=by, now=now, reachable=reachable)
+
+
+def _charged(view: FindingView) -> list[int]:
+    return [c.person_id for c in view.charges if c.entry_id is not None]
+
+
+def _telling(people: list[int], reached: set[int]) -> Telling:
+    return Telling(
+        owed=tuple(p for p in people if p in reached),
+        untold=tuple(p for p in people if p not in reached),
+    )
 
 
 def _confirm(
@@ -240,8 +264,8 @@ def _confirm(
     *,
     by: Account,
     now: datetime,
-    owed: Callable[[list[int]], bool] | None,
-) -> FindingView:
+    reachable: Callable[[list[int]], set[int]],
+) -> tuple[FindingView, Telling]:
     body = card.body(FindingCard)
     finding = stored_finding(rules, card)
     entries = ledger.record_finding(
@@ -256,17 +280,19 @@ def _confirm(
     )
     ids = [e.id for e in entries if e.id is not None]
     view = _view(rules, card, finding, ids)
-    people = [c.person_id for c in view.charges if c.entry_id is not None]
-    done = Outcome(entries=tuple(ids), noticed=owed is not None and not owed(people))
+    charged = _charged(view)
+    telling = _telling(charged, reachable(charged))
+    done = Outcome(entries=tuple(ids), noticed=not telling.owed, untold=telling.untold)
     if not resolve_card(session, card.id, to="confirmed", by=by.person_id, now=now, result=done):
         raise Conflict("这条记录已经确认过了")
-    return view
+    return view, telling
 
 
-def mark_noticed(session: Session, card_id: int) -> None:
-    """Note that the people a confirmed finding charges were told."""
+def mark_noticed(session: Session, card_id: int, untold: Sequence[int] = ()) -> None:
+    """Note that the people a confirmed finding charges were told, but for ``untold``."""
     card = get_card(session, card_id, FindingCard.card_kind)
-    set_outcome(session, card_id, card.result.model_copy(update={"noticed": True}))
+    noted = card.result.model_copy(update={"noticed": True, "untold": tuple(untold)})
+    set_outcome(session, card_id, noted)
 
 
 def cancel_finding(session: Session, card_id: int, *, by: Account, now: datetime) -> None:

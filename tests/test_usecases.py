@@ -98,18 +98,32 @@ def test_a_confirm_pressed_again_after_a_crash_tells_again_only_those_not_surely
     assert count(uc, Entry) == 1
 
 
-def test_a_finding_on_someone_not_bound_says_they_were_not_told_and_notes_nothing_after(
+def test_someone_not_bound_is_named_on_the_card_and_told_once_they_have_bound(
     uc: UseCases,
 ) -> None:
     card = card_of(uc.call(ev(INSPECTOR, "1"), findings.record_finding, "王五 迟到"))
     done = uc.call(ev(INSPECTOR, "2"), findings.confirm_finding, card)
     assert [o.to for o in done.out] == [EDIT]  # no notice: 王五 has no account
-    assert done.delivered is None  # nothing owed, so nothing to note once delivered
+    assert done.delivered is None  # noted in the confirm itself: nothing to note after
     shown = Views().say(done.out[0].say)
     assert "王五(法规科) 尚未绑定机器人,未能通知本人,请另行告知。" in shown
     assert "已通知本人" not in shown
     again = uc.call(ev(INSPECTOR, "3"), findings.confirm_finding, card)
     assert [o.to for o in again.out] == [EDIT] and again.delivered is None
+    with uc.session() as s:  # 王五 binds the bot
+        wang = s.exec(select(Person).where(Person.name == "王五")).one()
+        wang.telegram_user_id = 1005
+        s.add(wang)
+        s.commit()
+    bound = uc.call(ev(INSPECTOR, "4"), findings.confirm_finding, card)
+    [notice] = [o for o in bound.out if isinstance(o.to, Recipient)]
+    assert notice.to.addresses == (("tg", "1005"),)
+    assert notice.say.template == "finding_notice.html.j2"
+    assert bound.delivered is not None
+    uc.within(bound.delivered)  # the notice went out
+    last = uc.call(ev(INSPECTOR, "5"), findings.confirm_finding, card)
+    assert [o.to for o in last.out] == [EDIT]
+    assert "已通知本人" in Views().say(last.out[0].say)
     assert count(uc, Entry) == 1
 
 

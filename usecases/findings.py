@@ -83,25 +83,25 @@ def confirm_finding(ctx: Ctx, card_id: int) -> Result:
     The card shows 已记录 only after the notices went out, and the card notes that they did
     (``delivered``). So a recorder whose press got no answer (the bot stopped midway) and
     presses again sees the card as recorded, and whoever was not surely told is told again.
+    Someone with no account bound cannot be told: the card says so (to tell them in person),
+    and a press after they bound tells them.
     """
     people: dict[int, Person] = {}
 
-    def owed(person_ids: list[int]) -> bool:
+    def reachable(person_ids: list[int]) -> set[int]:
         people.update(ctx.people(person_ids))
-        return any(people[pid].addresses for pid in person_ids)
+        return {pid for pid in person_ids if people[pid].addresses}
 
-    view, told = findings.press_confirm(
-        ctx.session, ctx.rules, card_id, by=ctx.me, now=ctx.now, owed=owed
+    view, telling = findings.press_confirm(
+        ctx.session, ctx.rules, card_id, by=ctx.me, now=ctx.now, reachable=reachable
     )
-    if not people:  # confirmed before: who it charges, to tell them again
-        people.update(ctx.people([c.person_id for c in view.charges]))
     minutes = ctx.rules.bot.undo_minutes
     recorded = say(
         "finding_recorded.html.j2",
         [Action(f"撤回({minutes}分钟内)", UNDO, (str(card_id),))],
         f=view,
         undo_minutes=minutes,
-        untold=[c.label for c in view.charges if not people[c.person_id].addresses],
+        untold=[c.label for c in view.charges if c.person_id in telling.untold],
     )
     notices = [
         Out(
@@ -109,10 +109,12 @@ def confirm_finding(ctx: Ctx, card_id: int) -> Result:
             people[c.person_id],
         )
         for c in view.charges
-        if c.entry_id is not None and not told and people[c.person_id].addresses
+        if c.entry_id is not None and c.person_id in telling.owed
     ]
     # noted once the notices went out; nothing to note where none could go
-    noticed = partial(findings.mark_noticed, card_id=card_id) if notices else None
+    noticed = (
+        partial(findings.mark_noticed, card_id=card_id, untold=telling.untold) if notices else None
+    )
     return Result([*notices, Out(recorded, EDIT)], delivered=noticed)
 
 
