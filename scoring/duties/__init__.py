@@ -168,15 +168,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """A name of the interface, importing (once) only the submodule that holds it: a command
-    that needs one kind of duty does not load the others."""
-    if name == "ledger":
-        return importlib.import_module("scoring.ledger")
-    try:
-        home = _HOME[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # hidden from mypy: a mistyped name stays an error there
+
+    def __getattr__(name: str) -> Any:
+        """A name of the interface, importing (once) only the submodule that holds it: a command
+        that needs one kind of duty does not load the others."""
+        if name == "ledger":
+            return importlib.import_module("scoring.ledger")
+        try:
+            home = _HOME[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
