@@ -13,14 +13,17 @@ so a redelivered message records nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import PurePath
 from typing import Any
 
 from dingtalk.commands import parse
+from dingtalk.openapi import TOO_LARGE, DingTalkError
 from dingtalk.sender import DINGTALK, DingTalkSender
 from dingtalk.stream import Conversation, Incoming
 from scoring.errors import KaoheError
@@ -48,6 +51,14 @@ class Waiting:
     until: datetime
     draft: Draft = field(default_factory=Draft)
     about: int = 0
+
+
+def _why(exc: Exception) -> str:
+    """Why a file could not be had: too large, refused by DingTalk, or not for now."""
+    cause = exc.__cause__
+    if isinstance(cause, DingTalkError) and cause.code == TOO_LARGE:
+        return "too_large"
+    return "refused" if isinstance(exc, Undeliverable) else "unavailable"
 
 
 @dataclass(frozen=True)
@@ -104,31 +115,7 @@ class DingTalkChat:
             return
         text = _MENTION.sub("", incoming.text.strip()).strip()
         evidence = evidence_ref(DINGTALK, incoming.picture or "")
-        if incoming.file[0] and incoming.conversation == Conversation.PRIVATE:
-            await self._file(Message(incoming, text, evidence))
-            return
         await self.dispatch(Message(incoming, text, evidence))
-
-    async def _file(self, m: Message) -> None:
-        """A file sent in private: an attendance export (.xlsx, .csv) becomes proposal
-        cards, as in Telegram; any other file gets the help."""
-        code, name = m.incoming.file
-        if not attendance.is_export(name) and "." in name:
-            await self.run(m, people.help_text)
-            return
-        try:
-            data = await self.sender.fetch(code)
-        except (Undeliverable, DeliveryFailed) as exc:
-            log.warning("DingTalk message %s: file not downloaded: %s",
-                        m.incoming.message_id, exc)  # fmt: skip
-            await self._reply(m, say("file_not_read.html.j2", name=name))
-            return
-        if not attendance.is_export(name):  # DingTalk may leave the extension out
-            if not data.startswith(XLSX_MAGIC):
-                await self.run(m, people.help_text)
-                return
-            name = f"{name}.xlsx"
-        await self.run(m, attendance.import_file, data, name)
 
     async def dispatch(self, m: Message) -> None:
         """The verb this message asks for, run, and its result shown."""
@@ -138,7 +125,10 @@ class DingTalkChat:
         if waiting is not None and waiting.until < now:
             del self.waiting[user]
             waiting = None
-        if m.text.startswith("/") or m.text.startswith("绑定"):
+        if m.incoming.file[0]:
+            if m.private:
+                await self._file(m, waiting)
+        elif m.text.startswith("/") or m.text.startswith("绑定"):
             await self._command(m, waiting)
         elif (action := parse(m.text)) is not None:
             await self._action(m, waiting, *action)
@@ -146,6 +136,46 @@ class DingTalkChat:
             await self._answer(m, waiting)
         elif m.private and (m.text or m.evidence):
             await self.run(m, findings.record_finding, m.text, m.evidence)
+
+    async def _file(self, m: Message, waiting: Waiting | None) -> None:
+        """A file sent in private. During a claim it is the claim's evidence (or the step
+        is asked again); else an attendance export (.xlsx, .csv, or a name DingTalk gave
+        without its extension) becomes proposal cards, as in Telegram; another file gets
+        the help. Nothing is downloaded for someone the import would refuse."""
+        code, name = m.incoming.file
+        if waiting is not None:
+            if waiting.step == claims.EVIDENCE:
+                del self.waiting[m.incoming.sender_id]
+                evidence = evidence_ref(DINGTALK, code)
+                await self.run(m, claims.give_evidence, waiting.draft, evidence, "document")
+            else:
+                await self._answer(m, waiting)
+            return
+        export = attendance.is_export(name)
+        suffix = PurePath(name).suffix.lstrip(".")
+        refusal = await asyncio.to_thread(
+            self.usecases.refusal, self.event(m), attendance.import_file
+        )
+        if not export and (refusal is not None or suffix.isalpha()):
+            await self.run(m, people.help_text)  # a document, a picture as a file …
+            return
+        if refusal is not None:
+            await self._reply(m, refusal)
+            return
+        try:
+            data = await self.sender.fetch(code, limit=attendance.EXPORT_MAX_BYTES)
+        except (Undeliverable, DeliveryFailed) as exc:
+            log.warning("DingTalk message %s: file not downloaded: %s",
+                        m.incoming.message_id, exc)  # fmt: skip
+            await self._reply(m, say("file_not_read.html.j2", name=name, why=_why(exc),
+                                     limit_mb=attendance.EXPORT_MAX_BYTES // 2**20))  # fmt: skip
+            return
+        if not export:  # DingTalk may leave the extension out
+            if not data.startswith(XLSX_MAGIC):
+                await self.run(m, people.help_text)
+                return
+            name = f"{name}.xlsx"
+        await self.run(m, attendance.import_file, data, name)
 
     async def _command(self, m: Message, waiting: Waiting | None) -> None:
         word, _, rest = m.text.partition(" ")

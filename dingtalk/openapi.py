@@ -56,6 +56,9 @@ _OAPI_BUSY = frozenset({-1, 90002, 90006, 90018, 90019})
 _OAPI_BAD_TOKEN = frozenset({40014, 42001})
 
 
+TOO_LARGE = "tooLarge"  # a downloaded file above the caller's limit
+
+
 class DingTalkError(Exception):
     """A DingTalk call that failed; ``retryable`` says whether trying again later can help.
 
@@ -286,8 +289,9 @@ class DingTalkApi:
 
     # -- receiving files ----------------------------------------------------------------------
 
-    async def download(self, download_code: str) -> bytes:
-        """The file behind a ``downloadCode`` of a message someone sent to the robot."""
+    async def download(self, download_code: str, *, limit: int | None = None) -> bytes:
+        """The file behind a ``downloadCode`` of a message someone sent to the robot; a file
+        larger than ``limit`` bytes is not read past it (DingTalkError, code ``tooLarge``)."""
         answer = await self._openapi(
             DOWNLOAD_PATH,
             {"downloadCode": download_code, "robotCode": self.robot_code},
@@ -296,14 +300,26 @@ class DingTalkApi:
         url = answer.get("downloadUrl")
         if not isinstance(url, str) or not url:
             raise DingTalkError("file download: no downloadUrl in the answer", retryable=False)
-        response = await self._request("GET", url, "file download")
-        if not response.is_success:
-            raise DingTalkError(
-                f"file download: HTTP {response.status_code}",
-                retryable=_retryable_status(response.status_code),
-                status=response.status_code,
-            )
-        return response.content
+        try:
+            async with self._http.stream("GET", url, timeout=self._timeout) as response:
+                if not response.is_success:
+                    raise DingTalkError(
+                        f"file download: HTTP {response.status_code}",
+                        retryable=_retryable_status(response.status_code),
+                        status=response.status_code,
+                    )
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if limit is not None and len(data) > limit:
+                        raise DingTalkError(
+                            f"file download: larger than {limit} bytes",
+                            retryable=False,
+                            code=TOO_LARGE,
+                        )
+                return bytes(data)
+        except httpx.TransportError as exc:
+            raise DingTalkError(f"file download: {type(exc).__name__}", retryable=True) from None
 
     async def upload_media(self, data: bytes, filename: str, media_type: str) -> str:
         """Upload through the older API; the ``media_id`` that image and file messages take."""

@@ -25,6 +25,16 @@ ATTEMPTS = 4
 T = TypeVar("T")
 
 
+# DingTalk takes a file by its name's extension; a file received without a name (evidence
+# sent on from a file message) is named by its first bytes
+_MAGIC = ((b"%PDF", "evidence.pdf"), (b"PK\x03\x04", "evidence.zip"))
+
+
+def _name_for(data: bytes) -> str | None:
+    """A name DingTalk accepts for these bytes, None for a type it would refuse."""
+    return next((name for magic, name in _MAGIC if data.startswith(magic)), None)
+
+
 class DingTalkSender:
     """Sends through DingTalk's OpenAPI."""
 
@@ -51,7 +61,10 @@ class DingTalkSender:
     async def send(self, to: Recipient, message: Say) -> None:
         """A message: its file first (if DingTalk can send it), then the text with actions."""
         if message.file is not None:
-            await self._file(to, message.file)
+            try:
+                await self._file(to, message.file)
+            except (Undeliverable, DeliveryFailed) as exc:  # the text still goes: it says
+                log.warning("DingTalk file not sent, the text goes without it: %s", exc)
         title, parts = render(self.views, message)
         for part in parts:
             await self._retrying(lambda p=part: self.api.send_markdown(to, title, p))  # type: ignore[misc]
@@ -68,13 +81,17 @@ class DingTalkSender:
             await self._retrying(
                 lambda: self.api.send_image(to, data, file.filename or "image.png")
             )
-        else:
-            await self._retrying(lambda: self.api.send_file(to, data, file.filename or "file"))
+            return
+        name = file.filename or _name_for(data)
+        if name is None:
+            log.warning("DingTalk: a file of unknown type cannot be sent; the text goes alone")
+            return
+        await self._retrying(lambda: self.api.send_file(to, data, name))
 
-    async def fetch(self, download_code: str) -> bytes:
-        """A file someone sent to the robot (retried as sends are; Undeliverable or
-        DeliveryFailed when it cannot be had)."""
-        return await self._retrying(lambda: self.api.download(download_code))
+    async def fetch(self, download_code: str, *, limit: int | None = None) -> bytes:
+        """A file someone sent to the robot (retried as sends are; Undeliverable, caused by
+        the DingTalkError, or DeliveryFailed when it cannot be had)."""
+        return await self._retrying(lambda: self.api.download(download_code, limit=limit))
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(1, ATTEMPTS + 1):

@@ -11,6 +11,8 @@ from usecases.messages import EDIT, Action, Out, Result, say
 
 ATTENDANCE_OK, ATTENDANCE_NO = "attendance_ok", "attendance_no"
 EXPORT_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+# a month's export for a bureau is tens of kilobytes: a larger file sent is not read
+EXPORT_MAX_BYTES = 10 * 2**20
 
 
 def is_export(file_name: str) -> bool:

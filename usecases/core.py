@@ -25,7 +25,7 @@ from scoring.pending import mark_event
 from scoring.periods import Period
 from scoring.rules import Rules
 from scoring.standings import Standing, StandingsCache, StandingsOf, compute_standings
-from usecases.messages import Person, Result, say
+from usecases.messages import Person, Result, Say, say
 from usecases.permissions import PERMISSIONS
 
 P = ParamSpec("P")
@@ -107,6 +107,18 @@ def permission_of(fn: Callable[..., Result]) -> str:
     return _PERMISSION[fn]
 
 
+def _admit(
+    session: Session, event: Event, fn: Callable[..., Result]
+) -> tuple[Account | None, Say | None]:
+    """The event's sender and, if the verb's permission does not admit them, the refusal."""
+    allowed = PERMISSIONS[_PERMISSION[fn]]
+    account = account_for(session, event.messenger, event.user_id)
+    if allowed is not None and (account is None or not account.has(*allowed)):
+        template = "unbound.html.j2" if account is None else "not_allowed.html.j2"
+        return account, say(template, account=account)
+    return account, None
+
+
 class UseCases:
     """The verbs' runner over one database and one rules file."""
 
@@ -122,15 +134,19 @@ class UseCases:
 
     def call(self, event: Event, fn: Verb[P], *args: P.args, **kwargs: P.kwargs) -> Result:
         """Run a verb for an event, in one transaction; a seen event does nothing."""
-        allowed = PERMISSIONS[_PERMISSION[fn]]
         with transaction(self.engine) as s:
             if not mark_event(s, event.key, now=event.now):
                 return Result(duplicate=True)
-            account = account_for(s, event.messenger, event.user_id)
-            if allowed is not None and (account is None or not account.has(*allowed)):
-                template = "unbound.html.j2" if account is None else "not_allowed.html.j2"
-                return Result(refusal=say(template, account=account))
+            account, refusal = _admit(s, event, fn)
+            if refusal is not None:
+                return Result(refusal=refusal)
             return fn(Ctx(s, self.rules, event, account, self.standings), *args, **kwargs)
+
+    def refusal(self, event: Event, fn: Callable[..., Result]) -> Say | None:
+        """What the verb would refuse this event's sender with (None: admitted), read without
+        writing anything: an adapter asks before costly work, such as downloading a file."""
+        with self.session() as s:
+            return _admit(s, event, fn)[1]
 
     async def run(self, event: Event, fn: Verb[P], *args: P.args, **kwargs: P.kwargs) -> Result:
         """``call`` off the event loop (the database work runs in a thread)."""
