@@ -7,11 +7,13 @@ refused message is 400 (BadRequest) with Telegram's description.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 from sqlmodel import Session, select
 
+from handlers.sending import ATTEMPTS
 from scoring.models import Entry
 from tests.offline import OfflineBureau
 
@@ -45,6 +47,25 @@ async def test_a_flood_limit_is_waited_out_and_the_notice_arrives_once(
     await bureau.press("李督查", card, "确认")
     sends = [(c.method, c.status) for c in bureau.since(since) if c.chat_id == FENG]
     assert sends == [("sendMessage", 429), ("sendMessage", 200)]
+    assert sum("扣分通知" in t for t in bureau.texts_to("冯科员")) == 1
+    assert _deductions(bureau) == 1
+
+
+async def test_a_notice_telegram_could_not_take_for_now_is_sent_on_the_next_press(
+    bureau: OfflineBureau,
+) -> None:
+    card = await bureau.say("李督查", "冯科员 迟到")
+    bureau.request.cut("sendMessage", times=ATTEMPTS)  # the notice: every attempt lost
+    await bureau.press("李督查", card, "确认")
+    assert bureau.texts_to("冯科员") == [] and _deductions(bureau) == 1
+    markup = card.params["reply_markup"]
+    [[confirm, _cancel]] = (json.loads(markup) if isinstance(markup, str) else markup)[
+        "inline_keyboard"
+    ]
+    again = bureau.button("李督查", card, data=confirm["callback_data"])
+    await bureau.deliver(again)  # the recorder presses again (an old copy): told now
+    assert sum("扣分通知" in t for t in bureau.texts_to("冯科员")) == 1
+    await bureau.deliver(bureau.button("李督查", card, data=confirm["callback_data"]))
     assert sum("扣分通知" in t for t in bureau.texts_to("冯科员")) == 1
     assert _deductions(bureau) == 1
 

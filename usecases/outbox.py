@@ -62,20 +62,27 @@ class Outbox:
         return [(self.senders[m], uid) for m, uid in person.addresses if m in self.senders]
 
     async def to_person(self, person: Person, message: Say) -> list[Copy]:
-        """Send to every account the person bound; failures are logged, never raised."""
+        """Send to every account the person bound; failures are logged. Reaching one account
+        is enough; where none was reached and one failed only for now (the network, a
+        messenger's outage), ``DeliveryFailed`` is raised: the person is not surely told."""
         targets = self.reachable(person)
         if not targets:
             log.info("person %s has no account in a running messenger; not sent", person.person_id)
         copies: list[Copy] = []
+        reached, passing = False, False
         for sender, user_id in targets:
             try:
                 copy = await sender.to_user(user_id, message)
             except Exception as exc:  # one closed chat must not stop the others
                 log.warning("%s message to person %s not delivered: %s", sender.name,
                             person.person_id, exc)  # fmt: skip
+                passing = passing or not isinstance(exc, Undeliverable)
                 continue
+            reached = True
             if copy is not None:
                 copies.append(copy)
+        if passing and not reached:
+            raise DeliveryFailed(f"person {person.person_id}: not reached for now")
         return copies
 
     async def replace(self, copies: Iterable[Copy], message: Say, *, caption: bool) -> None:
@@ -100,16 +107,19 @@ async def deliver_result(
     result's ``delivered`` work, and return
     the alert to show: the result's, or its fallback when the private message failed."""
     remember: dict[int, list[Copy]] = {}
-    direct_failed = False
+    direct_failed = untold = False
     for out in result.out:
         copies = await deliver(out)
         if copies is None:
             direct_failed = direct_failed or out.to == DIRECT
+            untold = untold or isinstance(out.to, Person)  # failed for now: not surely told
         elif out.card is not None:
             remember.setdefault(out.card, []).extend(copies)
     if remember:
         await asyncio.to_thread(usecases.within, lambda s: remember_copies(s, remember))
-    if result.delivered is not None:  # e.g. the notices of a finding noted as sent
+    if untold:
+        log.warning("a person was not reached for now; the delivery is not noted as done")
+    elif result.delivered is not None:  # e.g. the notices of a finding noted as sent
         await asyncio.to_thread(usecases.within, result.delivered)
     if direct_failed and isinstance(result.value, Say):
         return result.value
