@@ -117,7 +117,7 @@ def test_someone_not_bound_is_named_on_the_card_and_told_once_they_have_bound(
         s.commit()
     bound = uc.call(ev(INSPECTOR, "4"), findings.confirm_finding, card)
     [notice] = [o for o in bound.out if isinstance(o.to, Recipient)]
-    assert notice.to.addresses == (("tg", "1005"),)
+    assert isinstance(notice.to, Recipient) and notice.to.addresses == (("tg", "1005"),)
     assert notice.say.template == "finding_notice.html.j2"
     assert bound.delivered is not None
     uc.within(bound.delivered)  # the notice went out
