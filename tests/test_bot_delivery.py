@@ -13,6 +13,7 @@ import logging
 import pytest
 from sqlmodel import Session, select
 
+from fakes.telegram import ApiCall
 from handlers.sending import ATTEMPTS
 from scoring.models import Entry
 from tests.offline import OfflineBureau
@@ -51,23 +52,27 @@ async def test_a_flood_limit_is_waited_out_and_the_notice_arrives_once(
     assert _deductions(bureau) == 1
 
 
-async def test_a_notice_telegram_could_not_take_for_now_is_sent_on_the_next_press(
+async def test_a_notice_telegram_could_not_take_for_now_is_sent_again_from_a_button(
     bureau: OfflineBureau,
 ) -> None:
     card = await bureau.say("李督查", "冯科员 迟到")
     bureau.request.cut("sendMessage", times=ATTEMPTS)  # the notice: every attempt lost
+    since = bureau.mark()
     await bureau.press("李督查", card, "确认")
     assert bureau.texts_to("冯科员") == [] and _deductions(bureau) == 1
-    markup = card.params["reply_markup"]
-    [[confirm, _cancel]] = (json.loads(markup) if isinstance(markup, str) else markup)[
-        "inline_keyboard"
-    ]
-    again = bureau.button("李督查", card, data=confirm["callback_data"])
-    await bureau.deliver(again)  # the recorder presses again (an old copy): told now
+    [pending] = [c for c in bureau.since(since) if "暂未送达" in (c.text or "")]
+    assert pending.chat_id == 1002 and "记录已保存" in (pending.text or "")
+    await bureau.press("李督查", pending, "补发通知")  # later: told now
     assert sum("扣分通知" in t for t in bureau.texts_to("冯科员")) == 1
-    await bureau.deliver(bureau.button("李督查", card, data=confirm["callback_data"]))
-    assert sum("扣分通知" in t for t in bureau.texts_to("冯科员")) == 1
+    await bureau.deliver(bureau.button("李督查", pending, data=_data(pending)))  # again
+    assert sum("扣分通知" in t for t in bureau.texts_to("冯科员")) == 1  # only once
     assert _deductions(bureau) == 1
+
+
+def _data(call: ApiCall) -> str:
+    markup = call.params["reply_markup"]
+    [[button]] = (json.loads(markup) if isinstance(markup, str) else markup)["inline_keyboard"]
+    return str(button["callback_data"])
 
 
 async def test_a_dropped_connection_is_retried_and_the_answer_arrives_once(

@@ -178,6 +178,25 @@ async def test_a_failed_send_is_retried(ding: DingBureau) -> None:
     assert [s for s in ding.fake.sends[since:] if s.to == DT["李督查"]] == [card]  # once
 
 
+async def test_a_notice_dingtalk_could_not_take_for_now_is_sent_again_from_a_link(
+    ding: DingBureau,
+) -> None:
+    [card] = to(await ding.say("李督查", "冯科员 迟到"), "李督查")
+    ding.fake.fail_next(USERS_SEND_PATH, 500, times=4)  # the notice: every attempt refused
+    since = len(ding.fake.sends)
+    ding.fake.inject_text(DT["李督查"], actions(card)["确认"])
+    # the retries outlast DingTalk's wait for the ACK: it pushes the message again meanwhile
+    warned = await ding.fake.wait_for_send(
+        DT["李督查"], lambda s: "暂未送达" in s.text, timeout=30, since=since
+    )
+    pending = warned.text
+    assert to(ding.fake.sends[since:], "冯科员") == [] and len(entries(ding)) == 1
+    again = await ding.say("李督查", actions(pending)["补发通知"])
+    [notice] = to(again, "冯科员")
+    assert "扣分通知" in notice
+    assert to(await ding.say("李督查", actions(pending)["补发通知"]), "冯科员") == []  # once
+
+
 async def test_a_secret_ballot_in_dingtalk_rates_through_its_links(
     ding: DingBureau, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,7 +115,9 @@ def confirm_finding(ctx: Ctx, card_id: int) -> Result:
     noticed = (
         partial(findings.mark_noticed, card_id=card_id, untold=telling.untold) if notices else None
     )
-    return Result([*notices, Out(recorded, EDIT)], delivered=noticed)
+    # a notice not delivered for now: its button presses 确认 again, which sends what is owed
+    pending = say("finding_notice_pending.html.j2", [Action("补发通知", CONFIRM, (str(card_id),))])
+    return Result([*notices, Out(recorded, EDIT)], delivered=noticed, undelivered=pending)
 
 
 def appeal_action(entry_id: int) -> Action:

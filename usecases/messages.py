@@ -116,8 +116,10 @@ class Result:
     duplicate: bool = False
     value: Any = None
     # database work once every message was delivered (``delivered(session)``), e.g. noting
-    # that the people charged were told
+    # that the people charged were told; ``undelivered`` is said in the chat instead when a
+    # person could not be reached for now
     delivered: Callable[[Session], None] | None = None
+    undelivered: Say | None = None
 
     def reply(self, message: Say) -> Result:
         """Add a message to the chat the event came from."""

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from usecases.cards import remember_copies
 from usecases.core import UseCases
-from usecases.messages import DIRECT, Copy, Out, Person, Result, Say
+from usecases.messages import DIRECT, REPLY, Copy, Out, Person, Result, Say
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,8 @@ async def deliver_result(
         await asyncio.to_thread(usecases.within, lambda s: remember_copies(s, remember))
     if untold:
         log.warning("a person was not reached for now; the delivery is not noted as done")
+        if result.undelivered is not None:
+            await deliver(Out(result.undelivered, REPLY))
     elif result.delivered is not None:  # e.g. the notices of a finding noted as sent
         await asyncio.to_thread(usecases.within, result.delivered)
     if direct_failed and isinstance(result.value, Say):
