@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, func, select
 
@@ -107,6 +107,21 @@ def test_a_new_database_initialised_by_five_processes_at_once_is_migrated_once(
     runs = run_cli_many([database.cli("init")] * 5)
     assert [r.code for r in runs] == [0] * 5, [r.output for r in runs]
     assert database.count("SELECT count(*) FROM alembic_version") == 1
+
+
+def test_a_new_database_is_migrated_in_one_transaction_under_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    # Alembic commits after each SQLite migration by default: a second process could read
+    # the old head between two of them and run the next one again ("duplicate column")
+    engine = make_engine(f"sqlite:///{tmp_path / 'kaohe.db'}")
+    commits: list[str] = []
+    event.listen(engine, "commit", lambda conn: commits.append("commit"))
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    assert commits == ["commit"]
 
 
 def test_a_once_a_year_item_recorded_by_ten_processes_at_once_is_recorded_once(

@@ -20,6 +20,12 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=True,
+            # one transaction for every pending migration, on SQLite too (its DDL is
+            # transactional): the write lock taken as it begins is held until all are done,
+            # so a process starting at the same time waits and then finds the schema at its
+            # head. Alembic's default for SQLite commits after each migration, letting two
+            # processes that read the same old head both run the next one.
+            transactional_ddl=True,
         )
         with context.begin_transaction():
             context.run_migrations()
