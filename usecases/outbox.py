@@ -107,17 +107,17 @@ async def deliver_result(
     result's ``delivered`` work, and return
     the alert to show: the result's, or its fallback when the private message failed."""
     remember: dict[int, list[Copy]] = {}
-    direct_failed = untold = False
+    direct_failed = unreached = False
     for out in result.out:
         copies = await deliver(out)
         if copies is None:
             direct_failed = direct_failed or out.to == DIRECT
-            untold = untold or isinstance(out.to, Person)  # failed for now: not surely told
+            unreached = unreached or isinstance(out.to, Person)  # failed for now: not surely told
         elif out.card is not None:
             remember.setdefault(out.card, []).extend(copies)
     if remember:
         await asyncio.to_thread(usecases.within, lambda s: remember_copies(s, remember))
-    if untold:
+    if unreached:
         log.warning("a person was not reached for now; the delivery is not noted as done")
         if result.undelivered is not None:
             await deliver(Out(result.undelivered, REPLY))
